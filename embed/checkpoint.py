@@ -1,0 +1,83 @@
+"""Saving and loading a model directory: safetensors weights + a JSON config.
+
+A checkpoint directory is also a sentence-transformers model folder
+(``modules.json`` names :class:`embed.st_module.CharModule`), so
+``SentenceTransformer(path)`` loads it. The big n-gram table may be stored as
+int8 with one float scale per row (symmetric absmax quantisation), which
+shrinks it 4x; it is dequantised to float32 on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from embed.model import CharModel, EncoderConfig
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+FORMAT_KEY = "newskb_char_encoder"
+_TABLE = "table.weight"
+_MODULES = [{"idx": 0, "name": "0", "path": "", "type": "embed.st_module.CharModule"}]
+
+
+class CheckpointError(Exception):
+    """A directory that does not hold a loadable character-encoder checkpoint."""
+
+
+def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """int8 rows and their float32 scales (row = q * scale)."""
+    scale = weight.abs().amax(dim=1).clamp(min=1e-8) / 127.0
+    q = torch.round(weight / scale[:, None]).clamp(-127, 127).to(torch.int8)
+    return q, scale.float()
+
+
+def dequantize_rows(q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return q.float() * scale[:, None]
+
+
+def save(model: CharModel, path: str | Path, quantize: bool = False) -> Path:
+    """Write ``model`` to the directory ``path`` (created if needed)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().float().cpu().contiguous() for k, v in model.state_dict().items()}
+    if quantize:
+        q, scale = quantize_rows(tensors.pop(_TABLE))
+        tensors[_TABLE + ".int8"], tensors[_TABLE + ".scale"] = q, scale
+    save_file(tensors, str(path / WEIGHTS_FILE))
+    config = {FORMAT_KEY: 1, "quantized": quantize, "model": model.config.to_dict()}
+    (path / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    (path / "modules.json").write_text(json.dumps(_MODULES, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def is_checkpoint(path: str | Path) -> bool:
+    """True when ``path`` is a directory holding one of our checkpoints."""
+    config = Path(path) / CONFIG_FILE
+    if not config.is_file() or not (Path(path) / WEIGHTS_FILE).is_file():
+        return False
+    try:
+        return FORMAT_KEY in json.loads(config.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+
+
+def load(path: str | Path) -> tuple[CharModel, str]:
+    """The model stored in ``path`` and a short hash of its weights file."""
+    path = Path(path)
+    if not is_checkpoint(path):
+        raise CheckpointError(f"{path} is not a character-encoder checkpoint (no {CONFIG_FILE})")
+    config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+    model = CharModel(EncoderConfig.from_dict(config["model"]))
+    tensors = load_file(str(path / WEIGHTS_FILE))
+    if config.get("quantized"):
+        q, scale = tensors.pop(_TABLE + ".int8"), tensors.pop(_TABLE + ".scale")
+        tensors[_TABLE] = dequantize_rows(q, scale)
+    model.load_state_dict(tensors)
+    model.eval()
+    digest = hashlib.sha256((path / WEIGHTS_FILE).read_bytes()).hexdigest()[:10]
+    return model, digest

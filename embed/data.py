@@ -1,0 +1,250 @@
+"""Training texts, training pairs and the on-disk teacher-vector cache.
+
+Everything comes from ``../shared/data/train`` (see its MANIFEST.md) and from the
+Python standard library's own source (docstrings and function bodies, for code).
+No evaluation data (BEIR, CodeSearchNet, STS, SentEval) is ever read here; the
+SNLI dev/test copy under ``train/nli`` is skipped too because SentEval ships SNLI.
+
+The teacher cache is a folder of chunks ``<stream>-<k>.npy`` (float16, unit rows)
+with ``<stream>-<k>.json`` (the texts, one JSON list) beside each, so a cache that
+is still being written is already usable and nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import gzip
+import json
+import logging
+import random
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+REPO = Path(__file__).resolve().parent.parent
+TRAIN_DIR = REPO.parent / "shared" / "data" / "train"
+CACHE_DIR = REPO / "cache" / "teacher"
+STDLIB_DIR = Path("/root/.pyenv/versions/3.11.7/lib/python3.11")
+
+# Pair files whose rows are positives (label is a group tag or "1"); NLI files
+# are filtered to their entailment rows.
+POSITIVE_PAIRS = [
+    "rss_news_titles/pairs.tsv.gz",
+    "stackexchange_title_body/pairs.tsv.gz",
+    "stackexchange_qa/title_body.tsv.gz",
+    "stackexchange_qa/question_answer.tsv.gz",
+    "wikipedia_text/title_lead.tsv.gz",
+    "wordnet_glosses/pairs.tsv.gz",
+    "asset_simplification/pairs.tsv.gz",
+    "wikisplit/pairs.tsv.gz",
+    "wiki_conciseness/pairs.tsv.gz",
+    "disfl_qa/pairs.tsv.gz",
+    "flickr8k_captions/pairs.tsv.gz",
+    "newsquizqa/question_pairs.tsv.gz",
+]
+NLI_PAIRS = [
+    "mnli_dev/pairs.tsv.gz",
+    "nli_new_protocols/pairs.tsv.gz",
+    "nli_small_sets/pairs.tsv.gz",
+    "rte123/pairs.tsv.gz",
+    "xnli_en/pairs.tsv.gz",
+]
+PLAIN_TEXTS = [
+    "wikipedia_text/wiki1m_head.txt.gz",
+    "wordnet_glosses/examples.txt.gz",
+    "nltk_corpora_text/brown.txt.gz",
+    "nltk_corpora_text/webtext.txt.gz",
+    "nltk_corpora_text/abc_news.txt.gz",
+    "nltk_corpora_text/speeches.txt.gz",
+]
+PASSAGES = ["wikipedia_text/paragraphs.txt.gz"]
+
+_WORD = re.compile(r"[^\W\d_]{2,}", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Pair:
+    anchor: str
+    positive: str
+    source: str
+
+
+def _tsv_rows(path: Path) -> Iterator[list[str]]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        next(fh)  # header: text_a, text_b, label
+        for line in fh:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) == 3:
+                yield fields
+
+
+def _lines(path: Path) -> Iterator[str]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield line.strip()
+
+
+@functools.lru_cache(maxsize=1)
+def code_pairs(root: Path = STDLIB_DIR, limit: int = 20_000) -> list[Pair]:
+    """(docstring summary, function source) pairs from installed Python source."""
+    pairs: list[Pair] = []
+    for path in sorted(root.rglob("*.py")):
+        if "test" in path.parts or "site-packages" in path.parts or "idlelib" in path.parts:
+            continue
+        try:
+            source = path.read_text(encoding="utf-8")
+            tree = ast.parse(source)
+            lines = source.splitlines()
+        except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            doc = ast.get_docstring(node)
+            # line slicing, not ast.get_source_segment (which rescans the file per call)
+            body = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+            if doc and body and len(doc) >= 20:
+                summary = doc.strip().split("\n\n")[0].replace("\n", " ")
+                pairs.append(Pair(summary, body[:2000], "code"))
+                if len(pairs) >= limit:
+                    return pairs
+    return pairs
+
+
+def training_pairs(train_dir: Path = TRAIN_DIR) -> list[Pair]:
+    """Every positive pair for contrastive training (NLI: entailments only)."""
+    pairs = []
+    for name in POSITIVE_PAIRS:
+        pairs += [Pair(a, b, name.split("/")[0]) for a, b, _ in _tsv_rows(train_dir / name)]
+    for name in NLI_PAIRS:
+        pairs += [
+            Pair(a, b, name.split("/")[0])
+            for a, b, label in _tsv_rows(train_dir / name)
+            if label == "entailment"
+        ]
+    return pairs + code_pairs()
+
+
+def sentence_texts(train_dir: Path = TRAIN_DIR, seed: int = 0) -> list[str]:
+    """Short texts (sentences, titles, glosses, docstrings), shuffled, deduplicated."""
+    texts: set[str] = set()
+    for name in POSITIVE_PAIRS + NLI_PAIRS:
+        for a, b, _ in _tsv_rows(train_dir / name):
+            texts.update(t for t in (a, b) if len(t) <= 300)
+    for name in PLAIN_TEXTS:
+        texts.update(t for t in _lines(train_dir / name) if len(t) <= 300)
+    texts.update(p.anchor for p in code_pairs())
+    out = sorted(texts)
+    random.Random(seed).shuffle(out)
+    return out
+
+
+def passage_texts(train_dir: Path = TRAIN_DIR, seed: int = 0) -> list[str]:
+    """Long texts (Wikipedia paragraphs, StackExchange bodies, code), shuffled."""
+    texts = list(_lines(train_dir / PASSAGES[0]))
+    texts += [b for _, b, _ in _tsv_rows(train_dir / "stackexchange_title_body/pairs.tsv.gz")]
+    texts += [p.positive for p in code_pairs()]
+    texts = sorted(set(texts))
+    random.Random(seed).shuffle(texts)
+    return texts
+
+
+def vocabulary(train_dir: Path = TRAIN_DIR, size: int = 100_000) -> list[str]:
+    """The most frequent lower-cased words of the training text (model2vec-style)."""
+    counts: Counter[str] = Counter()
+    for text in sentence_texts(train_dir)[:400_000]:
+        counts.update(_WORD.findall(text.lower()))
+    for i, text in enumerate(_lines(train_dir / PASSAGES[0])):
+        counts.update(_WORD.findall(text.lower()))
+        if i >= 60_000:
+            break
+    return [w for w, c in counts.most_common(size) if c >= 2]
+
+
+def mixed_texts(seed: int = 0, passage_every: int = 6) -> list[str]:
+    """Sentences with one passage after every ``passage_every`` of them."""
+    sentences, passages = sentence_texts(seed=seed), passage_texts(seed=seed)
+    out: list[str] = []
+    for i, text in enumerate(sentences):
+        out.append(text)
+        if i % passage_every == 0 and i // passage_every < len(passages):
+            out.append(passages[i // passage_every])
+    return out
+
+
+# ---- teacher cache -------------------------------------------------------
+
+
+def load_cache(stream: str, cache_dir: Path = CACHE_DIR) -> tuple[list[str], np.ndarray]:
+    """All finished chunks of one stream: texts and (N, 384) float32 teacher vectors."""
+    texts: list[str] = []
+    arrays = []
+    for npy in sorted(cache_dir.glob(f"{stream}-*.npy")):
+        names = npy.with_suffix(".json")
+        if not names.exists():
+            continue
+        chunk = json.loads(names.read_text(encoding="utf-8"))
+        vecs = np.load(npy, allow_pickle=False)
+        if len(chunk) != len(vecs):
+            continue
+        texts += chunk
+        arrays.append(vecs.astype(np.float32))
+    if not arrays:
+        return [], np.zeros((0, 384), dtype=np.float32)
+    return texts, np.concatenate(arrays)
+
+
+def fill_cache(
+    stream: str, texts: list[str], chunk: int = 4096, max_seq_length: int = 256,
+    cache_dir: Path = CACHE_DIR,
+) -> None:
+    """Encode ``texts`` with the teacher in chunks, skipping chunks already on disk."""
+    import os
+    import time
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    from kb.encoders import minilm_path
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    teacher = SentenceTransformer(str(minilm_path()), device="cpu")
+    teacher.max_seq_length = max_seq_length
+    for k, start in enumerate(range(0, len(texts), chunk)):
+        npy = cache_dir / f"{stream}-{k:04d}.npy"
+        if npy.with_suffix(".json").exists():
+            continue
+        batch = texts[start : start + chunk]
+        t0 = time.time()
+        vecs = teacher.encode(batch, batch_size=64, normalize_embeddings=True)
+        np.save(npy, vecs.astype(np.float16), allow_pickle=False)
+        npy.with_suffix(".json").write_text(json.dumps(batch, ensure_ascii=False), "utf-8")
+        log.info("%s chunk %d: %d texts in %.0f s", stream, k, len(batch), time.time() - t0)
+
+
+def main() -> None:
+    """``python -m embed.data`` fills the cache: words first (cheap), then mixed texts."""
+    import argparse
+
+    import torch
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--words", type=int, default=100_000)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(args.threads)
+    fill_cache("words", vocabulary(size=args.words), chunk=16384, max_seq_length=16)
+    fill_cache("texts", mixed_texts(), chunk=4096, max_seq_length=256)
+
+
+if __name__ == "__main__":
+    main()

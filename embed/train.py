@@ -1,0 +1,290 @@
+"""Training the character encoder: one plain loop for both stages.
+
+Stage ``distill``: cosine distillation to all-MiniLM-L6-v2 on cached teacher
+vectors of single words (model2vec-style: a word's unit vector must point where
+the teacher puts that word) and of sentences/passages.
+Stage ``contrastive``: in-batch-negative ranking on positive pairs (NLI
+entailments, paraphrases, title->body, headline->description,
+docstring->code), mixed with the distillation loss so the model does not drift
+from the teacher; the n-gram table gets a low learning rate.
+
+The same code runs on CPU and on CUDA (bf16 autocast). Settings are chosen on
+STS-B *dev*; nothing from an evaluation set is trained on.
+
+    python -m embed.train fit --stage distill --layers 0 --steps 6000 --out runs/static
+    python -m embed.train fit --stage contrastive --init runs/static/best --layers 1 ...
+    python -m embed.train export --src runs/x/best --dst embed/weights --int8
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import asdict, dataclass
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from embed import checkpoint, data
+from embed.encoder import CharEncoder
+from embed.model import CharModel, EncoderConfig, Featurizer, collate
+
+log = logging.getLogger(__name__)
+
+STSB = data.REPO.parent / "shared" / "data" / "sts" / "stsbenchmark" / "stsbenchmark.tsv"
+
+
+class Stage(str, Enum):
+    DISTILL = "distill"
+    CONTRASTIVE = "contrastive"
+
+
+@dataclass
+class TrainConfig:
+    stage: Stage = Stage.DISTILL
+    out: str = "runs/char"
+    init: str | None = None  # checkpoint dir to start from
+    layers: int | None = None  # override n_layers (new blocks start as the identity)
+    steps: int = 4000
+    batch_words: int = 256
+    batch_texts: int = 128
+    batch_pairs: int = 64
+    lr_table: float = 2e-2  # SparseAdam on the n-gram table
+    lr_dense: float = 2e-3  # AdamW on projection, sink and blocks
+    warmup: int = 100
+    distill_weight: float = 1.0
+    contrastive_scale: float = 20.0  # cosine * scale = logits, as in sentence-transformers MNRL
+    max_train_units: int = 128  # training truncates passages (the teacher saw 256 tokens)
+    eval_every: int = 500
+    time_limit_min: float = 1e9  # stop early (keeping the best checkpoint) after this long
+    threads: int = 1
+    seed: int = 0
+
+
+class MultipleNegativesRankingLoss(nn.Module):
+    """Each anchor must pick its own positive among all positives of the batch
+    (in-batch negatives; Henderson et al. 2017, sentence-transformers MNRL)."""
+
+    def __init__(self, scale: float = 20.0):
+        super().__init__()
+        self.scale = scale
+
+    def forward(self, anchors: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
+        a = F.normalize(anchors.float(), dim=-1)  # (B, C)
+        p = F.normalize(positives.float(), dim=-1)  # (B, C)
+        logits = self.scale * a @ p.T  # (B, B): row i's answer is column i
+        labels = torch.arange(len(a), device=a.device)
+        return F.cross_entropy(logits, labels)
+
+
+def cosine_distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    return 1.0 - F.cosine_similarity(student.float(), teacher, dim=-1).mean()
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks with ties averaged (what Spearman's rho needs)."""
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x), dtype=np.float64)
+    ranks[order] = np.arange(len(x))
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    return (sums / counts)[inverse]
+
+
+def sts_spearman(encoder: CharEncoder, split: str = "dev") -> float:
+    """Spearman x100 of cosine vs gold on one STS-B split (dev for all choices)."""
+    with STSB.open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
+    rows = [r for r in rows if r["split"] == split]
+    a = encoder.encode([r["sentence1"] for r in rows], show_progress=False)
+    b = encoder.encode([r["sentence2"] for r in rows], show_progress=False)
+    gold = np.array([float(r["score"]) for r in rows])
+    cos = (a * b).sum(1)
+    return float(np.corrcoef(_ranks(cos), _ranks(gold))[0, 1] * 100)
+
+
+# ---- model, optimisers, batches --------------------------------------------
+
+
+def build_model(cfg: TrainConfig) -> CharModel:
+    if cfg.init is None:
+        return CharModel(EncoderConfig(n_layers=cfg.layers or 0))
+    model, _ = checkpoint.load(cfg.init)
+    if cfg.layers is not None and cfg.layers != model.config.n_layers:
+        grown = CharModel(EncoderConfig.from_dict({**model.config.to_dict(), "n_layers": cfg.layers}))
+        missing, _ = grown.load_state_dict(model.state_dict(), strict=False)
+        log.info("new parameters start at init: %d tensors", len(missing))
+        model = grown
+    return model
+
+
+def build_optimizers(model: CharModel, cfg: TrainConfig) -> list[torch.optim.Optimizer]:
+    dense = [p for n, p in model.named_parameters() if n != "table.weight"]
+    opts: list[torch.optim.Optimizer] = [torch.optim.AdamW(dense, lr=cfg.lr_dense, weight_decay=0.0)]
+    if cfg.lr_table > 0:
+        opts.append(torch.optim.SparseAdam([model.table.weight], lr=cfg.lr_table))
+    else:
+        model.table.weight.requires_grad_(False)
+    return opts
+
+
+def lr_factor(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 10%."""
+    if step < cfg.warmup:
+        return (step + 1) / cfg.warmup
+    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+class Batches:
+    """Random batches from the teacher cache (and pairs for the contrastive stage)."""
+
+    def __init__(self, cfg: TrainConfig, featurizer: Featurizer, rng: random.Random):
+        self.cfg, self.featurizer, self.rng = cfg, featurizer, rng
+        self.words, self.word_vecs = data.load_cache("words")
+        self.reload_texts()
+        self.pairs = data.training_pairs() if cfg.stage is Stage.CONTRASTIVE else []
+        log.info("%d words, %d texts, %d pairs", len(self.words), len(self.train_idx), len(self.pairs))
+
+    def reload_texts(self) -> None:
+        """Pick up chunks the cache job finished since the last call; every 50th text is held out."""
+        self.texts, self.text_vecs = data.load_cache("texts")
+        self.train_idx = [i for i in range(len(self.texts)) if i % 50]
+        self.heldout_idx = [i for i in range(len(self.texts)) if i % 50 == 0][:2000]
+
+    def windows(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        n = self.cfg.max_train_units
+        return collate([self.featurizer.text_ids(t)[:n] for t in texts])
+
+    def teacher(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        w = self.rng.sample(range(len(self.words)), self.cfg.batch_words)
+        t = self.rng.sample(self.train_idx, min(self.cfg.batch_texts, len(self.train_idx)))
+        texts = [self.words[i] for i in w] + [self.texts[i] for i in t]
+        target = torch.from_numpy(np.concatenate([self.word_vecs[w], self.text_vecs[t]]))
+        return self.windows(texts), target
+
+    def pairs_batch(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        chosen = self.rng.sample(self.pairs, self.cfg.batch_pairs)
+        return self.windows([p.anchor for p in chosen]), self.windows([p.positive for p in chosen])
+
+
+def heldout_cosine(encoder: CharEncoder, batches: Batches) -> float:
+    idx = batches.heldout_idx
+    if not idx:
+        return float("nan")
+    vecs = encoder.encode([batches.texts[i] for i in idx], show_progress=False)
+    return float((vecs * batches.text_vecs[idx]).sum(1).mean())
+
+
+# ---- the loop --------------------------------------------------------------
+
+
+def fit(cfg: TrainConfig) -> dict:
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
+    model = build_model(cfg).to(device).train()
+    opts = build_optimizers(model, cfg)
+    batches = Batches(cfg, Featurizer(model.config), random.Random(cfg.seed))
+    mnrl = MultipleNegativesRankingLoss(cfg.contrastive_scale)
+    to_dev = lambda b: {k: v.to(device) for k, v in b.items()}  # noqa: E731
+    autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    best, t0, history = -1.0, time.time(), []
+
+    for step in range(cfg.steps + 1):
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            encoder = CharEncoder(model, device=str(device))
+            row = {
+                "step": step,
+                "minutes": round((time.time() - t0) / 60, 2),
+                "sts_dev": round(sts_spearman(encoder), 2),
+                "heldout_cos": round(heldout_cosine(encoder, batches), 4),
+                "n_texts": len(batches.train_idx),
+            }
+            model.train()
+            history.append(row)
+            log.info("eval %s", row)
+            with (out / "log.jsonl").open("a") as fh:
+                fh.write(json.dumps(row) + "\n")
+            checkpoint.save(model, out / "last")
+            if row["sts_dev"] > best:
+                best = row["sts_dev"]
+                checkpoint.save(model, out / "best")
+            if step == cfg.steps or time.time() - t0 > cfg.time_limit_min * 60:
+                break
+            batches.reload_texts()
+
+        for opt in opts:
+            for group in opt.param_groups:
+                group.setdefault("base_lr", group["lr"])
+                group["lr"] = group["base_lr"] * lr_factor(step, cfg)
+        inputs, target = batches.teacher()
+        with torch.autocast(**autocast):
+            loss = cfg.distill_weight * cosine_distill_loss(model(**to_dev(inputs)), target.to(device))
+            if cfg.stage is Stage.CONTRASTIVE:
+                anchors, positives = batches.pairs_batch()
+                loss = loss + mnrl(model(**to_dev(anchors)), model(**to_dev(positives)))
+        for opt in opts:
+            opt.zero_grad(set_to_none=True)
+        loss.backward()
+        for opt in opts:
+            opt.step()
+        if step % 50 == 0:
+            log.info("step %d loss %.4f (%.1f min)", step, loss.item(), (time.time() - t0) / 60)
+    return {"best_sts_dev": best, "history": history}
+
+
+def export(src: str, dst: str, int8: bool) -> dict:
+    """Copy a checkpoint into ``dst`` (optionally int8) and report STS-B dev before/after."""
+    model, _ = checkpoint.load(src)
+    before = sts_spearman(CharEncoder(model))
+    checkpoint.save(model, dst, quantize=int8)
+    after_encoder = __import__("embed").load(dst)
+    after = sts_spearman(after_encoder)
+    size = sum(f.stat().st_size for f in Path(dst).iterdir()) / 1e6
+    return {"sts_dev_fp32": round(before, 2), "sts_dev_saved": round(after, 2), "mb": round(size, 1),
+            "name": after_encoder.name}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m embed.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    fit_p = sub.add_parser("fit", help="train (one stage)")
+    for name, value in asdict(TrainConfig()).items():
+        kind = type(value) if value is not None else str
+        if isinstance(value, Enum):
+            fit_p.add_argument(f"--{name.replace('_', '-')}", type=Stage, default=value,
+                               choices=list(Stage))
+        else:
+            fit_p.add_argument(f"--{name.replace('_', '-')}", type=int if name == "layers" else kind,
+                               default=value)
+    exp = sub.add_parser("export", help="write a checkpoint (optionally int8) and check STS-B dev")
+    exp.add_argument("--src", required=True)
+    exp.add_argument("--dst", required=True)
+    exp.add_argument("--int8", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.command == "fit":
+        cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k != "command"})
+        result = fit(cfg)
+        print(json.dumps(result["history"][-1]))
+    else:
+        torch.set_num_threads(1)
+        print(json.dumps(export(args.src, args.dst, args.int8)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""The ingestion loop: feeds -> articles -> candidate facts -> known or new.
+
+One feed at a time: fetch (no database held), parse, then one transaction that
+stores the feed's new articles, their facts, sources, decisions and topics and
+its fetch state; then the vector index is saved. A crash between the commit and
+the index save is repaired at the next open (see kb.base). A failing feed is
+recorded with a one-line reason and never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+
+from ingest.facts import candidate_facts
+from ingest.fetch import FetchConfig, FetchError, FetchErrorKind, fetch
+from ingest.hostguard import HostPolicy
+from ingest.parse import FeedEntry, FeedError, parse_feed
+from ingest.text import clean_text, extract_article_text
+from ingest.batch import FreshArticle, build_batch
+from kb.base import KnowledgeBase
+from kb.index import VectorIndex
+from kb.lock import exclusive_lock
+from kb.store import Store, now, open_store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BACKOFF_S = 3600.0  # after a 429/503 that gives no Retry-After
+@dataclass
+class IngestReport:
+    """The counts ``kb ingest --json`` prints (keys are the CLI contract)."""
+
+    feeds: dict[str, int] = field(
+        default_factory=lambda: {"ok": 0, "not_modified": 0, "failed": 0, "skipped": 0}
+    )
+    articles: dict[str, int] = field(default_factory=lambda: {"new": 0, "seen": 0})
+    facts: dict[str, int] = field(default_factory=lambda: {"new": 0, "known": 0})
+    errors: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    repairs: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "feeds": self.feeds, "articles": self.articles, "facts": self.facts,
+            "errors": self.errors, "warnings": self.warnings, "repairs": self.repairs,
+        }  # fmt: skip
+
+    @property
+    def exit_code(self) -> int:
+        """1 when every feed that was tried failed, else 0."""
+        read = self.feeds["ok"] + self.feeds["not_modified"]
+        return 1 if self.feeds["failed"] and not read else 0
+
+
+def content_hash(title: str, text: str) -> str:
+    normalised = " ".join(f"{title}\n{text}".lower().split())
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+
+
+def run_ingest(kb: KnowledgeBase, *, lock_wait_s: float | None = None, progress=None) -> IngestReport:
+    """Fetch every live feed once and store what is new. Holds the home's ingest lock."""
+    wait = kb.config.lock_wait_s if lock_wait_s is None else lock_wait_s
+    with exclusive_lock(kb.home, wait):
+        return _run_locked(kb, progress)
+
+
+def _run_locked(kb: KnowledgeBase, progress) -> IngestReport:
+    report = IngestReport()
+    with open_store(kb.home) as store:
+        kb.check_encoder(store)
+        index, report.repairs = kb.load_index(store)
+        if report.repairs:
+            kb.save_index(index, store)
+        feeds = store.feeds()
+        with store.transaction():
+            run_id = store.start_run()
+    policy = HostPolicy.from_config(kb.config.allow_hosts)
+    fetch_config = _fetch_config(kb.config)
+    for feed in feeds:
+        if progress:
+            progress(feed["url"])
+        _ingest_feed(kb, index, feed, policy, fetch_config, report)
+    with open_store(kb.home) as store, store.transaction():
+        store.finish_run(run_id, {
+            "feeds_ok": report.feeds["ok"], "feeds_not_modified": report.feeds["not_modified"],
+            "feeds_failed": report.feeds["failed"], "articles_new": report.articles["new"],
+            "articles_seen": report.articles["seen"], "facts_new": report.facts["new"],
+            "facts_known": report.facts["known"],
+        })  # fmt: skip
+    return report
+
+
+def _fetch_config(config) -> FetchConfig:
+    """Fetch limits from the KB config; a whole fetch gets three read timeouts (slow loris cut)."""
+    timeout = config.fetch_timeout_s
+    return FetchConfig(
+        read_timeout_s=timeout,
+        total_timeout_s=3 * timeout,
+        max_bytes=config.max_feed_bytes,
+        max_decompressed_bytes=config.max_feed_bytes,
+    )
+
+
+def _ingest_feed(kb, index: VectorIndex, feed: dict, policy, fetch_config, report: IngestReport) -> None:
+    url = feed["url"]
+    if feed["gone"] or (feed["retry_after"] and feed["retry_after"] > now()):
+        report.feeds["skipped"] += 1
+        return
+    try:
+        result = fetch(url, etag=feed["etag"], last_modified=feed["last_modified"],
+                       config=fetch_config, policy=policy)  # fmt: skip
+        if result.status == 304:
+            _record(kb, feed["id"], "not_modified")
+            report.feeds["not_modified"] += 1
+            return
+        parsed = parse_feed(result.body, result.url, result.content_type)
+    except (FetchError, FeedError) as exc:
+        _record_failure(kb, feed, exc, report)
+        return
+    for warning in parsed.warnings:
+        report.warnings.append({"feed": url, "warning": warning})
+    state = {"etag": result.etag, "last_modified": result.last_modified, "title": parsed.title,
+             "last_error": None}  # fmt: skip
+    if result.permanent_url:
+        state["url"] = result.permanent_url
+    texts = [(entry, _article_text(entry, policy, fetch_config, kb)) for entry in parsed.entries]
+    with open_store(kb.home) as store:
+        with store.transaction():
+            fresh = _fresh_articles(store, feed["id"], texts, report)
+            batch = build_batch(store, index, kb.encoder, fresh, feed["id"], kb.novelty(),
+                                kb.config.topic_threshold)  # fmt: skip
+            batch.write(store)
+            if "url" in state and store.scalar("SELECT count(*) FROM feeds WHERE url = ?", [state["url"]]):
+                del state["url"]  # the new address is already a feed of its own
+            store.record_fetch(feed["id"], "ok", **state)
+        index.add(np.array(batch.new_ids, np.int64), batch.vectors(index.dim))
+        kb.save_index(index, store)
+    report.feeds["ok"] += 1
+    report.facts["new"] += len(batch.new_ids)
+    report.facts["known"] += batch.known
+
+
+def _fresh_articles(store: Store, feed_id: int, texts, report: IngestReport) -> list[FreshArticle]:
+    """Entries not stored yet (by this feed's GUID, the URL or the content hash)."""
+    fresh, hashes = [], set()
+    for entry, text in texts:
+        digest = content_hash(entry.title, text)
+        if digest in hashes or store.article_seen(feed_id, entry.guid, entry.url, digest):
+            report.articles["seen"] += 1
+            continue
+        hashes.add(digest)
+        published = entry.published.replace(tzinfo=None) if entry.published else None
+        fresh.append(FreshArticle(entry.guid, entry.url, entry.title, published, text, digest,
+                                  candidate_facts(text, entry.title)))  # fmt: skip
+    report.articles["new"] += len(fresh)
+    return fresh
+
+
+def _record(kb, feed_id: int, status: str, **fields) -> None:
+    with open_store(kb.home) as store, store.transaction():
+        store.record_fetch(feed_id, status, **fields)
+
+
+def _record_failure(kb, feed: dict, exc: Exception, report: IngestReport) -> None:
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    fields: dict = {"last_error": reason}
+    status = "failed"
+    if isinstance(exc, FetchError) and exc.kind == FetchErrorKind.GONE:
+        status, fields["gone"] = "gone", True
+    elif isinstance(exc, FetchError) and exc.kind == FetchErrorKind.RATE_LIMITED:
+        # No Retry-After header still means "not now": back off a default hour.
+        wait_s = exc.retry_after_s if exc.retry_after_s is not None else DEFAULT_BACKOFF_S
+        status, fields["retry_after"] = "backoff", now() + timedelta(seconds=wait_s)
+    _record(kb, feed["id"], status, **fields)
+    report.feeds["failed"] += 1
+    report.errors.append({"feed": feed["url"], "error": reason})
+    log.warning("%s: %s", feed["url"], reason)
+
+
+def _article_text(entry: FeedEntry, policy, fetch_config, kb) -> str:
+    """The feed's text for the entry, or the article page's main text when enabled."""
+    text = clean_text(entry.html)
+    if kb.config.fetch_pages and entry.url:
+        try:
+            page = fetch(entry.url, config=fetch_config, policy=policy)
+            page_text = extract_article_text(page.body.decode("utf-8", "replace")) if page.body else ""
+            if len(page_text) > len(text):
+                return page_text
+        except FetchError as exc:
+            log.info("page of %s not fetched: %s", entry.url, exc)
+    return text

@@ -1,0 +1,81 @@
+"""``kb query``: hybrid retrieval over the stored facts.
+
+Dense candidates come from FAISS (or, under a ``--since``/``--topic`` filter,
+from an exact scan of the filtered facts' stored vectors), lexical ones from
+BM25 over the fact texts; the two are fused by a convex combination of
+min-max-normalised scores (kb.fusion), weight ``dense_weight`` in the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from kb.base import KnowledgeBase
+from kb.fusion import convex_fusion, ranked
+from kb.index import VectorIndex
+from kb.lexical import BM25Index
+from kb.store import Store
+
+CANDIDATES = 100  # per system, before fusion
+
+
+@dataclass
+class QueryFilter:
+    since: datetime | None = None
+    topic: int | None = None
+
+    def active(self) -> bool:
+        return self.since is not None or self.topic is not None
+
+
+def _allowed_ids(store: Store, where: QueryFilter) -> list[int]:
+    clauses, params = [], []
+    if where.since is not None:
+        clauses.append("first_seen >= ?")
+        params.append(where.since)
+    if where.topic is not None:
+        clauses.append("topic_id = ?")
+        params.append(where.topic)
+    sql = "SELECT id FROM facts WHERE " + " AND ".join(clauses) + " ORDER BY id"
+    return [row[0] for row in store.con.execute(sql, params).fetchall()]
+
+
+def _dense(store: Store, index: VectorIndex, vector: np.ndarray, allowed: list[int] | None) -> dict[int, float]:
+    if allowed is None:
+        scores, ids = index.search(vector[None, :], CANDIDATES)
+        return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
+    ids, vectors = store.fact_vectors(allowed)
+    if not len(ids):
+        return {}
+    scores = vectors @ vector
+    best = np.argsort(-scores, kind="stable")[:CANDIDATES]
+    return {int(ids[i]): float(scores[i]) for i in best}
+
+
+def _lexical(store: Store, text: str, allowed: list[int] | None) -> dict[int, float]:
+    ids, texts = store.fact_texts()
+    if not ids:
+        return {}
+    scores = BM25Index(texts).scores(text)
+    keep = np.ones(len(ids), bool) if allowed is None else np.isin(ids, allowed)
+    order = [i for i in np.argsort(-scores, kind="stable") if keep[i] and scores[i] > 0][:CANDIDATES]
+    return {int(ids[i]): float(scores[i]) for i in order}
+
+
+def query(kb: KnowledgeBase, store: Store, text: str, k: int = 10,
+          where: QueryFilter | None = None) -> list[dict]:  # fmt: skip
+    """The k facts best matching ``text``, each with score, first-seen date and sources."""
+    where = where or QueryFilter()
+    kb.check_encoder(store)
+    index, _ = kb.load_index(store)
+    allowed = _allowed_ids(store, where) if where.active() else None
+    vector = kb.encoder.encode([text])[0]
+    fused = convex_fusion(
+        _dense(store, index, vector, allowed), _lexical(store, text, allowed), kb.config.dense_weight
+    )
+    best = ranked(fused, k)
+    facts = store.facts_with_sources([fact_id for fact_id, _ in best])
+    return [{**facts[fact_id], "score": round(score, 4)} for fact_id, score in best]
