@@ -68,11 +68,11 @@ def _steps(config: RunConfig, encoders: list) -> list[tuple[str, Callable[[], li
             steps.append((f"novelty STS-B {enc.name}", lambda e=enc: [novelty.evaluate_novelty(
                 novelty.stsb_pairs(stsb, "test"), novelty.stsb_pairs(stsb, "train"), e)]))
     if "speed" in config.tasks:
-        steps += _speed_steps(config, encoders, speed)
+        steps += _speed_steps(config, encoders, speed, list(zip(config.encoders, encoders)))
     return steps
 
 
-def _speed_steps(config: RunConfig, encoders: list, speed) -> list:
+def _speed_steps(config: RunConfig, encoders: list, speed, loaded_specs: list) -> list:
     cfg = speed.SpeedConfig.quick() if config.quick else speed.SpeedConfig()
 
     def throughput() -> list[TaskResult]:
@@ -85,7 +85,9 @@ def _speed_steps(config: RunConfig, encoders: list, speed) -> list:
 
     steps = [("speed encoders", throughput)]
     steps += [(f"faiss {n}", lambda n=n: [speed.faiss_latency(n, cfg)]) for n in cfg.index_sizes]
-    steps.append(("ingest replay", lambda: [speed.ingest_replay(config.data / "news" / "feeds")]))
+    feeds = config.data / "news" / "feeds"
+    steps += [(f"ingest replay {spec}", lambda s=spec: [speed.ingest_replay(feeds, s)])
+              for spec, _ in loaded_specs]
     return steps
 
 

@@ -71,7 +71,7 @@ _INLINE_JUNK = re.compile(
 # Whole sentences that are site furniture, in the feed languages we see.
 _BOILERPLATE = re.compile(
     r"""^(?:
-      (?:read|see)\s+(?:more|full\s+(?:article|story)|the\s+full|also)\b
+      (?:read|see)\s+(?:more|on|full\s+(?:article|story)|the\s+full|also)\b
     | continue\s+reading | click\s+here | tap\s+here | more\s+(?:here|info)\b
     | weiterlesen | mehr\s+(?:lesen|zum\s+thema) | lesen\s+sie\s+(?:auch|mehr)
     | lire\s+(?:la\s+suite|aussi|plus) | en\s+savoir\s+plus
@@ -104,9 +104,11 @@ _BOILERPLATE_ANYWHERE = re.compile(
 )
 # "By Jane Doe", "By Jane Doe and John Roe, Staff Reporters", "Von Max Muster".
 _BYLINE = re.compile(
-    r"^(?:by|von|par|di|av|od|від)\s+(?:[A-ZÀ-ÖØ-ÞА-ЯІЇЄҐ][\w.'’\-]*\s*(?:,|and|und|et|e|och|&)?\s*){1,6}"
+    r"^(?i:by|von|par|di|av|od|від)\s+(?:[A-ZÀ-ÖØ-ÞА-ЯІЇЄҐ][\w.'’\-]*\s*(?:,|and|und|et|e|och|&)?\s*){1,6}"
     r"(?:,\s*[\w\s]{0,40})?$"
 )
+# "Headline | Site name" (a pipe is a separator in titles, rarely part of the headline).
+_SITE_SUFFIX = re.compile(r"\s+[|｜]\s+[^|｜]{1,40}$")
 # Feed summaries cut mid-sentence: "... the council voted to [&hellip;]".
 _TRUNCATED = re.compile(r"(?:\[\s*(?:…|\.\.\.)\s*\]|…|\.\.\.)[\s\"'”’»)]*$")
 # Links, bare domains with a path ("pic.twitter.com/x") and @handles are not words.
@@ -169,11 +171,19 @@ def _is_statement(sentence: str, config: FactConfig) -> bool:
         return False
     if sentence.rstrip(_CLOSERS).endswith(("?", "？", ":", "：")):
         return False  # questions and lead-ins announce rather than state
-    if _BOILERPLATE.match(sentence.lstrip(_OPENERS + "-–—•* ")):
-        return False
-    if _BOILERPLATE_ANYWHERE.search(sentence) or _BYLINE.match(sentence):
+    if is_boilerplate(sentence):
         return False
     return sum(char.isalpha() for char in sentence) >= len(sentence) * 0.4
+
+
+def is_boilerplate(line: str) -> bool:
+    """True for site furniture: "Read more", bylines, credits, cookie and newsletter notices."""
+    line = line.strip()
+    return bool(
+        _BOILERPLATE.match(line.lstrip(_OPENERS + "-–—•* "))
+        or _BOILERPLATE_ANYWHERE.search(line)
+        or _BYLINE.match(line)
+    )
 
 
 def _normalised(sentence: str) -> str:
@@ -189,7 +199,7 @@ def candidate_facts(
     Exact repeats (ignoring case, punctuation and spacing) are kept once.
     """
     config = config or FactConfig()
-    pieces = split_sentences(title.strip()) if title else []
+    pieces = split_sentences(_SITE_SUFFIX.sub("", title.strip())) if title else []
     if len(pieces) > 1:  # "Was war. Was wird." style titles: keep the headline whole
         pieces = [" ".join(pieces)]
     pieces += split_sentences(text)

@@ -74,7 +74,7 @@ class FetchError(Exception):
         status: int | None = None,
         retry_after_s: float | None = None,
     ) -> None:
-        super().__init__(f"{message} ({url})")
+        super().__init__(message if url in message else f"{message} ({url})")
         self.kind = kind
         self.url = url
         self.status = status

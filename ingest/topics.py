@@ -22,6 +22,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
+from ingest.facts import is_boilerplate
 from ingest.words import STOPWORDS, WORD, is_cjk
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,8 @@ def _cjk_phrases(text: str) -> dict[str, float]:
 
 def key_phrases(text: str, k: int = 5) -> list[str]:
     """The k phrases that best say what a text is about, best first (may return fewer)."""
+    # Bylines and "Subscribe to ..." lines would put the reporter's name among the topics.
+    text = "\n".join(line for line in text.split("\n") if not is_boilerplate(line))
     if k <= 0 or not text.strip():
         return []
     scores = {**_latin_phrases(text), **_cjk_phrases(text)}

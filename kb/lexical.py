@@ -26,13 +26,21 @@ class BM25Config:
         return asdict(self)
 
 
+def _bm25s():
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG at import; put it back under the application's control.
+    logging.getLogger("bm25s").setLevel(logging.NOTSET)
+    return bm25s
+
+
 class BM25Index:
     """Scores of a query against every indexed text."""
 
     def __init__(self, texts: list[str], config: BM25Config | None = None):
-        import bm25s
         import Stemmer
 
+        bm25s = _bm25s()
         self.config = config or BM25Config()
         self._stemmer = Stemmer.Stemmer(self.config.stemmer)
         self._bm25 = bm25s.BM25(k1=self.config.k1, b=self.config.b, method=self.config.method)
@@ -42,9 +50,7 @@ class BM25Index:
             self._bm25.index(tokens, show_progress=False)
 
     def _tokenize(self, texts: list[str]):
-        import bm25s
-
-        return bm25s.tokenize(
+        return _bm25s().tokenize(
             texts, stopwords=self.config.stopwords, stemmer=self._stemmer, show_progress=False
         )
 
@@ -52,9 +58,7 @@ class BM25Index:
         """(size,) float32 BM25 score of every text; zeros when the query shares no term."""
         if self.size == 0:
             return np.zeros(0, np.float32)
-        import bm25s
-
-        tokens = bm25s.tokenize(
+        tokens = _bm25s().tokenize(
             [query], stopwords=self.config.stopwords, stemmer=self._stemmer,
             show_progress=False, return_ids=False,
         )[0]  # fmt: skip

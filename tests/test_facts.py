@@ -67,6 +67,7 @@ def test_boilerplate_lines_are_dropped() -> None:
     text = "\n\n".join(
         [
             "By Jane Doe",
+            "By Jane Doe and John Roe, Staff Reporters",
             "Reporting by Sam Okafor; Editing by Ann Lee",
             "The council approved the new tram line to the harbour on Tuesday.",
             "Read more",
@@ -114,6 +115,12 @@ def test_title_is_the_first_candidate_when_it_is_a_statement() -> None:
         "The line will have 11 stops in total.", title="Lowmere approves tram line"
     )
     assert facts == ["Lowmere approves tram line", "The line will have 11 stops in total."]
+
+
+def test_site_name_after_a_pipe_is_cut_from_the_title() -> None:
+    """A title like "Headline | Site" keeps only the headline."""
+    facts = candidate_facts("", title="Lowmere approves the harbour bridge | City Times")
+    assert facts == ["Lowmere approves the harbour bridge"]
 
 
 def test_question_title_is_not_a_candidate() -> None:

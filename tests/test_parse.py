@@ -7,28 +7,13 @@ from pathlib import Path
 
 import pytest
 from feedserver import rss
+from hostile import BILLION_LAUGHS, XXE
 
 from ingest.parse import MAX_TITLE_CHARS, FeedError, parse_feed
 
 REAL_FEEDS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "news" / "feeds"
 URL = "https://news.example.com/feed.xml"
 NOW = datetime(2024, 12, 3, tzinfo=UTC)
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
-]>
-<rss version="2.0"><channel><title>&lol9;</title>
-<item><title>&lol9;</title><description>x</description></item></channel></rss>"""
-
-XXE = b"""<?xml version="1.0"?>
-<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<rss version="2.0"><channel><title>t</title>
-<item><title>&xxe;</title><description>x</description></item></channel></rss>"""
-
 
 def _parse(body: bytes, content_type: str | None = None):
     return parse_feed(body, URL, content_type, now=NOW)

@@ -120,3 +120,8 @@ def test_updated_centroid_rejects_negative_counts() -> None:
     """A negative member count is a caller bug, named in the error."""
     with pytest.raises(ValueError, match="-1 members"):
         updated_centroid(np.zeros(3), -1, np.ones(3))
+
+
+def test_byline_names_are_not_key_phrases() -> None:
+    """The reporter in "By Jane Doe" is not what the story is about."""
+    assert "Jane Doe" not in key_phrases("By Jane Doe\n\n" + ARTICLE, k=8)
