@@ -30,14 +30,20 @@ _EXAMPLES = {
 def add_parser(subparsers) -> None:
     """Register ``eval`` and its subcommands on an argparse subparsers object."""
     parser = subparsers.add_parser(
-        "eval", help="benchmark encoders: BEIR, CodeSearchNet, STS, SentEval, novelty, speed",
+        "eval",
+        help="benchmark encoders: BEIR, CodeSearchNet, STS, SentEval, novelty, speed",
         description="Evaluate encoders against BM25 and all-MiniLM-L6-v2.",
         epilog="example: " + _EXAMPLES["all"],
     )
     sub = parser.add_subparsers(dest="eval_command", required=True)
     encoders = argparse.ArgumentParser(add_help=False)
-    encoders.add_argument("--encoder", action="append", dest="encoders", metavar="E",
-                          help="default, minilm, hash or a model directory (repeatable; default: default)")
+    encoders.add_argument(
+        "--encoder",
+        action="append",
+        dest="encoders",
+        metavar="E",
+        help="default, minilm, hash or a model directory (repeatable; default: default)",
+    )
     for name, help_text in (
         ("beir", "retrieval on a BEIR folder: dense, BM25, RRF and convex hybrids"),
         ("csn", "CodeSearchNet Challenge graded nDCG on a BEIR-format folder"),
@@ -46,30 +52,50 @@ def add_parser(subparsers) -> None:
         ("novelty", "P/R/F1 of the store's 'known' decision on MRPC and STS-B pairs"),
         ("speed", "encoding throughput and memory, FAISS latency, ingestion replay"),
     ):
-        cmd = sub.add_parser(name, parents=[encoders], help=help_text, description=help_text,
-                             epilog="example: " + _EXAMPLES[name])
+        cmd = sub.add_parser(
+            name,
+            parents=[encoders],
+            help=help_text,
+            description=help_text,
+            epilog="example: " + _EXAMPLES[name],
+        )
         cmd.add_argument("data", type=Path, metavar="DATA")
         cmd.set_defaults(func=run)
     sub.choices["beir"].add_argument("--no-bm25", action="store_true", help="dense only")
     sub.choices["csn"].add_argument("--no-bm25", action="store_true", help="dense only")
-    sub.choices["sts"].add_argument("--split", default="test", help="STS-B/SICK split (default test)")
-    sub.choices["sts"].add_argument("--perturb", type=float, default=0.0,
-                                    help="fraction of characters hit by typos (e.g. 0.1)")
-    sub.choices["senteval"].add_argument("--task", action="append", dest="tasks",
-                                         help="a task to run (repeatable; default all)")
+    sub.choices["sts"].add_argument(
+        "--split", default="test", help="STS-B/SICK split (default test)"
+    )
+    sub.choices["sts"].add_argument(
+        "--perturb", type=float, default=0.0, help="fraction of characters hit by typos (e.g. 0.1)"
+    )
+    sub.choices["senteval"].add_argument(
+        "--task", action="append", dest="tasks", help="a task to run (repeatable; default all)"
+    )
     for name in ("senteval", "speed"):
-        sub.choices[name].add_argument("--quick", action="store_true",
-                                       help="cap set sizes (recorded in each row)")
-    everything = sub.add_parser("all", parents=[encoders], help="every task, then report.md/html",
-                                epilog="example: " + _EXAMPLES["all"])
+        sub.choices[name].add_argument(
+            "--quick", action="store_true", help="cap set sizes (recorded in each row)"
+        )
+    everything = sub.add_parser(
+        "all",
+        parents=[encoders],
+        help="every task, then report.md/html",
+        epilog="example: " + _EXAMPLES["all"],
+    )
     everything.add_argument("--data", type=Path, required=True, help="a shared/data-style folder")
-    everything.add_argument("--out", type=Path, required=True, help="folder for results and reports")
+    everything.add_argument(
+        "--out", type=Path, required=True, help="folder for results and reports"
+    )
     everything.add_argument("--quick", action="store_true", help="smaller SentEval/speed sets")
-    everything.add_argument("--task", action="append", dest="tasks",
-                            help="run only these tasks (repeatable)")
+    everything.add_argument(
+        "--task", action="append", dest="tasks", help="run only these tasks (repeatable)"
+    )
     everything.set_defaults(func=run)
-    report = sub.add_parser("report", help="re-render report.md/html from results.json",
-                            epilog="example: " + _EXAMPLES["report"])
+    report = sub.add_parser(
+        "report",
+        help="re-render report.md/html from results.json",
+        epilog="example: " + _EXAMPLES["report"],
+    )
     report.add_argument("dir", type=Path)
     report.set_defaults(func=run)
 
@@ -104,13 +130,25 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         unknown = set(args.tasks or ()) - set(TASKS)
         if unknown:
-            print(f"error: unknown task(s) {sorted(unknown)}: choose from {', '.join(TASKS)}",
-                  file=sys.stderr)
+            print(
+                f"error: unknown task(s) {sorted(unknown)}: choose from {', '.join(TASKS)}",
+                file=sys.stderr,
+            )
             return DATA_ERROR_EXIT
-        path = run_all(RunConfig(data=args.data, out=args.out, encoders=specs, quick=args.quick,
-                                 tasks=tuple(args.tasks or TASKS)))
-        print(json.dumps({"results": str(path)}) if getattr(args, "json", False) else
-              f"wrote {path}, {path.with_name('report.md')}, {path.with_name('report.html')}")
+        path = run_all(
+            RunConfig(
+                data=args.data,
+                out=args.out,
+                encoders=specs,
+                quick=args.quick,
+                tasks=tuple(args.tasks or TASKS),
+            )
+        )
+        print(
+            json.dumps({"results": str(path)})
+            if getattr(args, "json", False)
+            else f"wrote {path}, {path.with_name('report.md')}, {path.with_name('report.html')}"
+        )
         return 0
     _print(_evaluate(command, args, specs), getattr(args, "json", False))
     return 0
@@ -134,12 +172,16 @@ def _evaluate(command: str, args: argparse.Namespace, specs: list[str]) -> list[
         tasks = [senteval.load_task(args.data, t) for t in (args.tasks or senteval.ALL_TASKS)]
         return [senteval.evaluate_senteval(t, e, config) for t in tasks for e in encoders]
     if command == "novelty":
-        sets = [(novelty.mrpc_pairs(args.data / "senteval", s) for s in ("test", "train")),
-                (novelty.stsb_pairs(args.data / "sts" / "stsbenchmark", s) for s in ("test", "train"))]
+        sets = [
+            (novelty.mrpc_pairs(args.data / "senteval", s) for s in ("test", "train")),
+            (novelty.stsb_pairs(args.data / "sts" / "stsbenchmark", s) for s in ("test", "train")),
+        ]
         return [novelty.evaluate_novelty(*pair, e) for pair in map(tuple, sets) for e in encoders]
     cfg = speed.SpeedConfig.quick() if args.quick else speed.SpeedConfig()
-    results = [speed.encoding_speed(e, speed.news_sentences(args.data, cfg.n_sentences), "news", cfg)
-               for e in encoders]
+    results = [
+        speed.encoding_speed(e, speed.news_sentences(args.data, cfg.n_sentences), "news", cfg)
+        for e in encoders
+    ]
     speed.add_ratios(results)
     return results + [speed.faiss_latency(n, cfg) for n in cfg.index_sizes]
 
@@ -151,5 +193,6 @@ def _print(results: list[TaskResult], as_json: bool) -> None:
         return
     for r in results:
         shown = "  ".join(f"{k}={v:.4g}" for k, v in r.metrics.items())
-        print(f"{r.task:9} {r.dataset:22} {r.split:5} {r.method:34} {r.primary}={r.metrics[r.primary]:.4g}")
+        head = f"{r.task:9} {r.dataset:22} {r.split:5} {r.method:34}"
+        print(f"{head} {r.primary}={r.metrics[r.primary]:.4g}")
         print(f"          {shown}")

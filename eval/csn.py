@@ -41,7 +41,9 @@ def load_mean_relevance(path: str | Path) -> dict[str, dict[str, float]]:
             query, doc, score = row
             qrels.setdefault(query, {})[doc] = float(score)
         except ValueError:
-            raise EvalDataError(f"{path}: line {number} is not query-id, corpus-id, score") from None
+            raise EvalDataError(
+                f"{path}: line {number} is not query-id, corpus-id, score"
+            ) from None
     if not qrels:
         raise EvalDataError(f"{path}: no judgements")
     return qrels
@@ -54,15 +56,15 @@ def challenge_ndcg(
 ) -> float:
     """Mean nDCG as CodeSearchNet's relevanceeval.py computes it (see module doc)."""
     total, counted = 0.0, 0
-    for query, annotations in relevance.items():
+    for query, judged in relevance.items():
         rank, dcg = 1, 0.0
         for doc in predictions.get(query, []):
-            if doc in annotations:
-                dcg += (2 ** annotations[doc] - 1) / np.log2(rank + 1)
+            if doc in judged:
+                dcg += (2 ** judged[doc] - 1) / np.log2(rank + 1)
                 rank += 1
             elif not ignore_rank_of_non_annotated:
                 rank += 1
-        ideal = sorted(annotations.values(), reverse=True)
+        ideal = sorted(judged.values(), reverse=True)
         idcg = sum((2**rel - 1) / np.log2(i + 1) for i, rel in enumerate(ideal, start=1))
         if idcg == 0:
             continue
@@ -72,8 +74,10 @@ def challenge_ndcg(
 
 
 def evaluate_csn(
-    folder: str | Path, encoders: Sequence = (), bm25: bool = True,
-    bm25_config: BM25Config = BM25Config(),
+    folder: str | Path,
+    encoders: Sequence = (),
+    bm25: bool = True,
+    bm25_config: BM25Config | None = None,
 ) -> list[TaskResult]:
     """Challenge nDCG (within / all) plus BEIR metrics on the integer grades."""
     folder = Path(folder)
@@ -81,12 +85,15 @@ def evaluate_csn(
     mean_rel = load_mean_relevance(folder / "qrels" / MEAN_QRELS)
     missing = set(mean_rel) - set(data.queries)
     if missing:
-        raise EvalDataError(f"{folder / 'queries.jsonl'}: lacks judged queries {sorted(missing)[:3]}")
+        raise EvalDataError(
+            f"{folder / 'queries.jsonl'}: lacks judged queries {sorted(missing)[:3]}"
+        )
     doc_ids, doc_texts = data.doc_ids, data.doc_texts()
     query_ids = list(mean_rel)
     scorers = {}
     configs = {}
     if bm25:
+        bm25_config = bm25_config or BM25Config()
         scorers[BM25_NAME] = BM25Scorer(doc_texts, bm25_config).scores
         configs[BM25_NAME] = {"bm25": bm25_config.__dict__}
     for encoder in encoders:
@@ -99,11 +106,20 @@ def evaluate_csn(
         predictions = {q: ranking(scores) for q, scores in run.items()}
         metrics = {
             "ndcg_within": challenge_ndcg(predictions, mean_rel, True),
-            "ndcg_all": challenge_ndcg({q: r[:100] for q, r in predictions.items()}, mean_rel, False),
+            "ndcg_all": challenge_ndcg(
+                {q: r[:100] for q, r in predictions.items()}, mean_rel, False
+            ),
         } | retrieval_metrics(run, data.qrels)
-        results.append(TaskResult(
-            task="csn", dataset=dataset, split="test", method=name, metrics=metrics, primary=PRIMARY,
-            counts=data.counts(),
-            config=configs[name] | {"gain": "2^rel - 1 (Challenge)", "relevance": MEAN_QRELS},
-        ))
+        results.append(
+            TaskResult(
+                task="csn",
+                dataset=dataset,
+                split="test",
+                method=name,
+                metrics=metrics,
+                primary=PRIMARY,
+                counts=data.counts(),
+                config=configs[name] | {"gain": "2^rel - 1 (Challenge)", "relevance": MEAN_QRELS},
+            )
+        )
     return results

@@ -50,8 +50,9 @@ def mrpc_pairs(senteval_folder: str | Path, split: str) -> FactPairs:
     """MRPC pairs of ``split``; paraphrase = the same fact."""
     data = load_task(senteval_folder, "MRPC")
     pairs = data.texts[split]
-    return FactPairs("MRPC", split, [a for a, _ in pairs], [b for _, b in pairs],
-                     data.labels[split] == "1")
+    return FactPairs(
+        "MRPC", split, [a for a, _ in pairs], [b for _, b in pairs], data.labels[split] == "1"
+    )
 
 
 def stsb_pairs(stsb_path: str | Path, split: str) -> FactPairs:
@@ -61,8 +62,13 @@ def stsb_pairs(stsb_path: str | Path, split: str) -> FactPairs:
     if not keep.any():
         raise EvalDataError(f"{stsb_path}: no STS-B {split} pairs scored >= 4 or <= 2")
     index = np.flatnonzero(keep)
-    return FactPairs("STS-B", split, [sts.first[i] for i in index],
-                     [sts.second[i] for i in index], sts.scores[index] >= SAME_AT_LEAST)
+    return FactPairs(
+        "STS-B",
+        split,
+        [sts.first[i] for i in index],
+        [sts.second[i] for i in index],
+        sts.scores[index] >= SAME_AT_LEAST,
+    )
 
 
 def _default_decider():
@@ -73,14 +79,22 @@ def _default_decider():
 
 def decisions(pairs: FactPairs, cosines: np.ndarray, config, decide: Callable) -> np.ndarray:
     """The store's verdict "known" for every pair, (N,) bool."""
-    return np.array([decide(c, k, float(s), config)
-                     for c, k, s in zip(pairs.candidate, pairs.known, cosines, strict=True)])
+    return np.array(
+        [
+            decide(c, k, float(s), config)
+            for c, k, s in zip(pairs.candidate, pairs.known, cosines, strict=True)
+        ]
+    )
 
 
 def best_threshold(pairs: FactPairs, cosines: np.ndarray, config, decide: Callable) -> float:
     """The grid threshold with the best F1 of "known" (ties: the higher, safer one)."""
-    f1 = {t: binary_prf(decisions(pairs, cosines, dataclasses.replace(config, threshold=t), decide),
-                        pairs.same)["f1"] for t in THRESHOLD_GRID}
+    f1 = {
+        t: binary_prf(
+            decisions(pairs, cosines, dataclasses.replace(config, threshold=t), decide), pairs.same
+        )["f1"]
+        for t in THRESHOLD_GRID
+    }
     return max(THRESHOLD_GRID, key=lambda t: (f1[t], t))
 
 
@@ -95,13 +109,26 @@ def evaluate_novelty(
     metrics = binary_prf(decisions(test, test_cos, config, decide), test.same)
     tuned = best_threshold(train, train_cos, config, decide)
     tuned_metrics = binary_prf(
-        decisions(test, test_cos, dataclasses.replace(config, threshold=tuned), decide), test.same)
+        decisions(test, test_cos, dataclasses.replace(config, threshold=tuned), decide), test.same
+    )
     metrics |= {f"tuned_{k}": v for k, v in tuned_metrics.items()}
     metrics |= {"threshold": float(config.threshold), "tuned_threshold": tuned}
     return TaskResult(
-        task="novelty", dataset=test.dataset, split=test.split, method=encoder.name,
-        metrics=metrics, primary=PRIMARY,
-        counts={"pairs": len(test.same), "same": int(test.same.sum()), "train_pairs": len(train.same)},
-        config={"decision": "kb.novelty.same_fact", "novelty_config": dataclasses.asdict(config),
-                "tuned_on": f"{train.dataset} {train.split}", "grid": [THRESHOLD_GRID[0], THRESHOLD_GRID[-1], 0.02]},
+        task="novelty",
+        dataset=test.dataset,
+        split=test.split,
+        method=encoder.name,
+        metrics=metrics,
+        primary=PRIMARY,
+        counts={
+            "pairs": len(test.same),
+            "same": int(test.same.sum()),
+            "train_pairs": len(train.same),
+        },
+        config={
+            "decision": "kb.novelty.same_fact",
+            "novelty_config": dataclasses.asdict(config),
+            "tuned_on": f"{train.dataset} {train.split}",
+            "grid": [THRESHOLD_GRID[0], THRESHOLD_GRID[-1], 0.02],
+        },
     )

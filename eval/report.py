@@ -65,7 +65,13 @@ def _methods(cells: dict) -> list[str]:
 def _fmt(value: float | None) -> str:
     if value is None:
         return "–"
-    return f"{value:.4f}" if abs(value) < 1.5 else f"{value:.1f}" if abs(value) >= 100 else f"{value:.2f}"
+    return (
+        f"{value:.4f}"
+        if abs(value) < 1.5
+        else f"{value:.1f}"
+        if abs(value) >= 100
+        else f"{value:.2f}"
+    )
 
 
 def _markdown_table(header: list[str], body: list[list[str]]) -> str:
@@ -77,7 +83,9 @@ def _detail_tables(rows: list[dict]) -> dict[str, tuple[list[str], list[list[str
     """task -> (header, body) listing every metric of every (dataset, encoder)."""
     grouped: dict = defaultdict(lambda: defaultdict(dict))
     for row in rows:
-        grouped[row["task"]][(row["dataset"], row["split"], row["encoder"])][row["metric"]] = row["value"]
+        grouped[row["task"]][(row["dataset"], row["split"], row["encoder"])][row["metric"]] = row[
+            "value"
+        ]
     out = {}
     for task, cells in grouped.items():
         metrics = list(dict.fromkeys(m for values in cells.values() for m in values))
@@ -106,7 +114,11 @@ def render_markdown(results: dict) -> str:
     for task, (header, body) in _detail_tables(rows).items():
         parts += [f"### {task}", "", _markdown_table(header, body), ""]
     if results.get("skipped"):
-        parts += ["## Skipped", ""] + [f"- {s['step']}: {s['reason']}" for s in results["skipped"]] + [""]
+        parts += (
+            ["## Skipped", ""]
+            + [f"- {s['step']}: {s['reason']}" for s in results["skipped"]]
+            + [""]
+        )
     return "\n".join(parts)
 
 
@@ -129,8 +141,12 @@ def bar_chart(title: str, cells: dict) -> str:
     for i, method in enumerate(methods):
         xs = [g + i * width for g in range(len(groups))]
         ax.bar(xs, [cells[k].get(method, 0.0) for k in groups], width, label=method)
-    ax.set_xticks([g + 0.4 - width / 2 for g in range(len(groups))], [d for d, _ in groups],
-                  rotation=20, ha="right")
+    ax.set_xticks(
+        [g + 0.4 - width / 2 for g in range(len(groups))],
+        [d for d, _ in groups],
+        rotation=20,
+        ha="right",
+    )
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="best")
     ax.grid(axis="y", alpha=0.3)
@@ -141,8 +157,11 @@ def bar_chart(title: str, cells: dict) -> str:
 
 def quality_speed_points(rows: list[dict]) -> dict[str, tuple[float, float]]:
     """encoder -> (news texts/s, mean quality on a 0-100 scale) where both exist."""
-    speed = {r["encoder"]: r["value"] for r in rows
-             if r["task"] == "speed" and r["metric"] == "texts_per_s" and r["dataset"] == "news"}
+    speed = {
+        r["encoder"]: r["value"]
+        for r in rows
+        if r["task"] == "speed" and r["metric"] == "texts_per_s" and r["dataset"] == "news"
+    }
     quality: dict = defaultdict(list)
     for r in rows:
         if r.get("primary") and r["task"] in _QUALITY_SCALE:
@@ -172,38 +191,50 @@ def scatter_chart(points: dict[str, tuple[float, float]]) -> str:
 
 def _html_table(header: list[str], body: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body
+    )
     return f"<table><tr>{head}</tr>{rows}</table>"
 
 
-_CSS = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}"
-        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
-        "td:first-child{text-align:left}img{max-width:100%}")
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}"
+    "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}"
+    "td:first-child{text-align:left}img{max-width:100%}"
+)
 
 
 def render_html(results: dict) -> str:
     rows = results["rows"]
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>newskb evaluation</title>"
-             f"<style>{_CSS}</style></head><body><h1>newskb evaluation report</h1>"
-             f"<p>{html.escape(_provenance(rows))}</p>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>newskb evaluation</title>"
+        f"<style>{_CSS}</style></head><body><h1>newskb evaluation report</h1>"
+        f"<p>{html.escape(_provenance(rows))}</p>"
+    ]
     points = quality_speed_points(rows)
     if points:
-        parts.append(f"<h2>Quality versus speed</h2><img alt='quality vs speed' "
-                     f"src='data:image/png;base64,{scatter_chart(points)}'>")
+        parts.append(
+            f"<h2>Quality versus speed</h2><img alt='quality vs speed' "
+            f"src='data:image/png;base64,{scatter_chart(points)}'>"
+        )
     for task, cells in primary_table(rows).items():
         title = TASK_TITLES.get(task, task)
         methods = _methods(cells)
         body = [[f"{d} ({s})"] + [_fmt(c.get(m)) for m in methods] for (d, s), c in cells.items()]
-        parts.append(f"<h2>{html.escape(title)}</h2><img alt='{html.escape(task)}' "
-                     f"src='data:image/png;base64,{bar_chart(title, cells)}'>")
+        parts.append(
+            f"<h2>{html.escape(title)}</h2><img alt='{html.escape(task)}' "
+            f"src='data:image/png;base64,{bar_chart(title, cells)}'>"
+        )
         parts.append(_html_table(["dataset"] + methods, body))
     parts.append("<h2>All metrics</h2>")
     for task, (header, body) in _detail_tables(rows).items():
         parts.append(f"<h3>{html.escape(task)}</h3>" + _html_table(header, body))
     if results.get("skipped"):
-        items = "".join(f"<li>{html.escape(s['step'])}: {html.escape(s['reason'])}</li>"
-                        for s in results["skipped"])
+        items = "".join(
+            f"<li>{html.escape(s['step'])}: {html.escape(s['reason'])}</li>"
+            for s in results["skipped"]
+        )
         parts.append(f"<h2>Skipped</h2><ul>{items}</ul>")
     parts.append("</body></html>")
     return "".join(parts)

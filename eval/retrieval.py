@@ -105,7 +105,9 @@ def load_beir(folder: str | Path, split: str = "test") -> BeirData:
     except (ValueError, IndexError) as exc:
         raise EvalDataError(f"{loader.qrels_file}: malformed qrels row ({exc})") from None
     except KeyError as exc:
-        raise EvalDataError(f"{loader.qrels_file}: names a query not in queries.jsonl: {exc}") from None
+        raise EvalDataError(
+            f"{loader.qrels_file}: names a query not in queries.jsonl: {exc}"
+        ) from None
     if not corpus or not qrels:
         raise EvalDataError(f"{folder}: empty corpus or qrels for split {split!r}")
     return BeirData(corpus=corpus, queries=queries, qrels=qrels)
@@ -131,8 +133,11 @@ class BM25Scorer:
         import bm25s
 
         tokens = bm25s.tokenize(
-            list(queries), stopwords=self.config.stopwords, stemmer=self._stemmer,
-            return_ids=False, show_progress=False,
+            list(queries),
+            stopwords=self.config.stopwords,
+            stemmer=self._stemmer,
+            return_ids=False,
+            show_progress=False,
         )
         out = np.zeros((len(queries), self.n_docs), dtype=np.float32)
         for row, query_tokens in enumerate(tokens):
@@ -171,7 +176,9 @@ def rrf_scores(a: np.ndarray, b: np.ndarray, k: int = 60, depth: int = 100) -> n
     return fused
 
 
-def convex_scores(dense: np.ndarray, lexical: np.ndarray, weight: float, depth: int = 100) -> np.ndarray:
+def convex_scores(
+    dense: np.ndarray, lexical: np.ndarray, weight: float, depth: int = 100
+) -> np.ndarray:
     """w * minmax(dense) + (1 - w) * minmax(bm25) over the union of both top-``depth``;
     documents outside the union get -inf."""
     union = top_k_mask(dense, depth) | top_k_mask(lexical, depth)
@@ -228,8 +235,9 @@ def choose_convex_weight(
     curve = {}
     for w in weights:
         run = train_runs[f"convex@{w:.2f}"]
-        curve[w] = float(np.mean([ndcg_at_k(ranking(run.get(q, {})), rel, 10)
-                                  for q, rel in train_qrels.items()]))
+        curve[w] = float(
+            np.mean([ndcg_at_k(ranking(run.get(q, {})), rel, 10) for q, rel in train_qrels.items()])
+        )
     best = max(weights, key=lambda w: (curve[w], -w))
     return best, curve
 
@@ -268,39 +276,84 @@ def evaluate_beir(
     test_ids = list(data.qrels)
     if lexical is not None:
         run = score_runs(data.queries, test_ids, doc_ids, {BM25_NAME: lexical.scores})[BM25_NAME]
-        results.append(TaskResult(**base, method=BM25_NAME, metrics=retrieval_metrics(run, data.qrels),
-                                  primary=PRIMARY, config=bm25_desc))
+        results.append(
+            TaskResult(
+                **base,
+                method=BM25_NAME,
+                metrics=retrieval_metrics(run, data.qrels),
+                primary=PRIMARY,
+                config=bm25_desc,
+            )
+        )
     for encoder in encoders:
-        log.info("retrieval %s: embedding %d documents with %s", dataset, len(doc_texts), encoder.name)
+        log.info(
+            "retrieval %s: embedding %d documents with %s", dataset, len(doc_texts), encoder.name
+        )
         dense = DenseScorer(encoder, doc_texts)
         scorers = {encoder.name: dense.scores}
         dense_cfg = {"doc_text": "title + ' ' + text", "similarity": "cosine (exact)"}
         if lexical is None or not hybrid:
             run = score_runs(data.queries, test_ids, doc_ids, scorers)[encoder.name]
-            results.append(TaskResult(**base, method=encoder.name, primary=PRIMARY,
-                                      metrics=retrieval_metrics(run, data.qrels), config=dense_cfg))
+            results.append(
+                TaskResult(
+                    **base,
+                    method=encoder.name,
+                    primary=PRIMARY,
+                    metrics=retrieval_metrics(run, data.qrels),
+                    config=dense_cfg,
+                )
+            )
             continue
         scorers[BM25_NAME] = lexical.scores
         weight, curve, source = fusion.default_weight, {}, "default (no qrels/train.tsv)"
         if train is not None:
-            train_runs = score_runs(train.queries, list(train.qrels), doc_ids, scorers,
-                                    _hybrid_combine(fusion.weights, fusion, encoder.name))
+            train_runs = score_runs(
+                train.queries,
+                list(train.qrels),
+                doc_ids,
+                scorers,
+                _hybrid_combine(fusion.weights, fusion, encoder.name),
+            )
             weight, curve = choose_convex_weight(train_runs, train.qrels, fusion.weights)
             source = f"train qrels ({len(train.qrels)} queries), best nDCG@10 on grid"
-        runs = score_runs(data.queries, test_ids, doc_ids, scorers,
-                          _hybrid_combine([weight], fusion, encoder.name))
-        results.append(TaskResult(**base, method=encoder.name, primary=PRIMARY,
-                                  metrics=retrieval_metrics(runs[encoder.name], data.qrels),
-                                  config=dense_cfg))
-        results.append(TaskResult(
-            **base, method=f"rrf:{encoder.name}+bm25", primary=PRIMARY,
-            metrics=retrieval_metrics(runs["rrf"], data.qrels),
-            config={"fusion": "rrf", "k": fusion.rrf_k, "depth": fusion.depth, **bm25_desc}))
-        results.append(TaskResult(
-            **base, method=f"convex:{encoder.name}+bm25", primary=PRIMARY,
-            metrics=retrieval_metrics(runs[f"convex@{weight:.2f}"], data.qrels),
-            config={"fusion": "convex min-max over union of top-100s", "dense_weight": weight,
+        runs = score_runs(
+            data.queries,
+            test_ids,
+            doc_ids,
+            scorers,
+            _hybrid_combine([weight], fusion, encoder.name),
+        )
+        results.append(
+            TaskResult(
+                **base,
+                method=encoder.name,
+                primary=PRIMARY,
+                metrics=retrieval_metrics(runs[encoder.name], data.qrels),
+                config=dense_cfg,
+            )
+        )
+        results.append(
+            TaskResult(
+                **base,
+                method=f"rrf:{encoder.name}+bm25",
+                primary=PRIMARY,
+                metrics=retrieval_metrics(runs["rrf"], data.qrels),
+                config={"fusion": "rrf", "k": fusion.rrf_k, "depth": fusion.depth, **bm25_desc},
+            )
+        )
+        results.append(
+            TaskResult(
+                **base,
+                method=f"convex:{encoder.name}+bm25",
+                primary=PRIMARY,
+                metrics=retrieval_metrics(runs[f"convex@{weight:.2f}"], data.qrels),
+                config={
+                    "fusion": "convex min-max over union of top-100s",
+                    "dense_weight": weight,
                     "weight_source": source,
                     "train_ndcg@10_by_weight": {f"{w:.1f}": round(v, 4) for w, v in curve.items()},
-                    **bm25_desc}))
+                    **bm25_desc,
+                },
+            )
+        )
     return results

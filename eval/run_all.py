@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
@@ -36,58 +37,100 @@ class RunConfig:
     typo_rate: float = 0.1
 
 
-def _steps(config: RunConfig, encoders: list) -> list[tuple[str, Callable[[], list[TaskResult]]]]:
-    """(name, thunk) for every measurement the config asks for, cheapest first."""
-    from eval import csn, novelty, retrieval, senteval, speed, sts
+def _sts(data: Path, encoder) -> list[TaskResult]:
+    from eval import sts
 
-    data, steps = config.data, []
+    return [sts.evaluate_sts(pairs, encoder) for pairs in sts.load_sts(data / "sts")]
+
+
+def _sts_typos(data: Path, encoder, rate: float) -> list[TaskResult]:
+    from eval import sts
+
+    return [sts.evaluate_sts(sts.load_stsb(data / "sts" / "stsbenchmark"), encoder, perturb=rate)]
+
+
+def _senteval(data: Path, task: str, encoder, cap: int | None) -> list[TaskResult]:
+    from eval import senteval
+
+    loaded = senteval.load_task(data / "senteval", task)
+    return [senteval.evaluate_senteval(loaded, encoder, senteval.SentEvalConfig(cap=cap))]
+
+
+def _novelty(data: Path, dataset: str, encoder) -> list[TaskResult]:
+    from eval import novelty
+
+    if dataset == "MRPC":
+        test, train = (novelty.mrpc_pairs(data / "senteval", s) for s in ("test", "train"))
+    else:
+        stsb = data / "sts" / "stsbenchmark"
+        test, train = (novelty.stsb_pairs(stsb, s) for s in ("test", "train"))
+    return [novelty.evaluate_novelty(test, train, encoder)]
+
+
+def _steps(config: RunConfig, loaded: list[tuple[str, object]]) -> list[tuple[str, Callable]]:
+    """(name, thunk) for every measurement the config asks for, given (spec, encoder) pairs."""
+    from eval import csn, retrieval, speed
+
+    data, steps, encoders = config.data, [], [e for _, e in loaded]
     if "retrieval" in config.tasks:
-        for folder in sorted(p for p in (data / "beir").glob("*") if (p / "corpus.jsonl").is_file()):
-            steps.append((f"retrieval {folder.name}",
-                          lambda f=folder: retrieval.evaluate_beir(f, encoders, bm25=config.bm25)))
+        for folder in _beir_folders(data / "beir"):
+            run = partial(retrieval.evaluate_beir, folder, encoders, bm25=config.bm25)
+            steps.append((f"retrieval {folder.name}", run))
     if "csn" in config.tasks:
-        for folder in sorted(p for p in (data / "codesearchnet").glob("*") if (p / "corpus.jsonl").is_file()):
-            steps.append((f"csn {folder.name}", lambda f=folder: csn.evaluate_csn(f, encoders, config.bm25)))
+        for folder in _beir_folders(data / "codesearchnet"):
+            steps.append(
+                (f"csn {folder.name}", partial(csn.evaluate_csn, folder, encoders, config.bm25))
+            )
+    cap = QUICK_SENTEVAL_CAP if config.quick else None
     for enc in encoders:
         if "sts" in config.tasks:
-            steps.append((f"sts {enc.name}", lambda e=enc: [
-                sts.evaluate_sts(p, e) for p in sts.load_sts(data / "sts")]))
-            steps.append((f"sts typos {enc.name}", lambda e=enc: [sts.evaluate_sts(
-                sts.load_stsb(data / "sts" / "stsbenchmark"), e, perturb=config.typo_rate)]))
+            steps.append((f"sts {enc.name}", partial(_sts, data, enc)))
+            steps.append(
+                (f"sts typos {enc.name}", partial(_sts_typos, data, enc, config.typo_rate))
+            )
         if "senteval" in config.tasks:
-            cap = QUICK_SENTEVAL_CAP if config.quick else None
-            for task in senteval.ALL_TASKS:
-                steps.append((f"senteval {task} {enc.name}", lambda t=task, e=enc: [
-                    senteval.evaluate_senteval(senteval.load_task(data / "senteval", t), e,
-                                               senteval.SentEvalConfig(cap=cap))]))
+            from eval.senteval import ALL_TASKS
+
+            for task in ALL_TASKS:
+                steps.append(
+                    (f"senteval {task} {enc.name}", partial(_senteval, data, task, enc, cap))
+                )
         if "novelty" in config.tasks:
-            steps.append((f"novelty MRPC {enc.name}", lambda e=enc: [novelty.evaluate_novelty(
-                novelty.mrpc_pairs(data / "senteval", "test"),
-                novelty.mrpc_pairs(data / "senteval", "train"), e)]))
-            stsb = data / "sts" / "stsbenchmark"
-            steps.append((f"novelty STS-B {enc.name}", lambda e=enc: [novelty.evaluate_novelty(
-                novelty.stsb_pairs(stsb, "test"), novelty.stsb_pairs(stsb, "train"), e)]))
+            for dataset in ("MRPC", "STS-B"):
+                steps.append(
+                    (f"novelty {dataset} {enc.name}", partial(_novelty, data, dataset, enc))
+                )
     if "speed" in config.tasks:
-        steps += _speed_steps(config, encoders, speed, list(zip(config.encoders, encoders)))
+        steps += _speed_steps(config, encoders, speed, [spec for spec, _ in loaded])
     return steps
 
 
-def _speed_steps(config: RunConfig, encoders: list, speed, loaded_specs: list) -> list:
+def _beir_folders(root: Path) -> list[Path]:
+    return sorted(p for p in root.glob("*") if (p / "corpus.jsonl").is_file())
+
+
+def _speed_steps(config: RunConfig, encoders: list, speed, specs: list[str]) -> list:
     cfg = speed.SpeedConfig.quick() if config.quick else speed.SpeedConfig()
 
     def throughput() -> list[TaskResult]:
-        inputs = {"news": speed.news_sentences(config.data, cfg.n_sentences),
-                  "scifact-docs": speed.scifact_documents(config.data, cfg.n_documents)}
-        results = [speed.encoding_speed(e, texts, name, cfg)
-                   for name, texts in inputs.items() for e in encoders]
+        inputs = {
+            "news": speed.news_sentences(config.data, cfg.n_sentences),
+            "scifact-docs": speed.scifact_documents(config.data, cfg.n_documents),
+        }
+        results = [
+            speed.encoding_speed(e, texts, name, cfg)
+            for name, texts in inputs.items()
+            for e in encoders
+        ]
         speed.add_ratios(results)
         return results
 
     steps = [("speed encoders", throughput)]
     steps += [(f"faiss {n}", lambda n=n: [speed.faiss_latency(n, cfg)]) for n in cfg.index_sizes]
     feeds = config.data / "news" / "feeds"
-    steps += [(f"ingest replay {spec}", lambda s=spec: [speed.ingest_replay(feeds, s)])
-              for spec, _ in loaded_specs]
+    steps += [
+        (f"ingest replay {spec}", lambda s=spec: [speed.ingest_replay(feeds, s)]) for spec in specs
+    ]
     return steps
 
 
@@ -106,14 +149,14 @@ def run_all(config: RunConfig, provenance: Provenance | None = None) -> Path:
     results_path = config.out / "results.json"
     rows: list[dict] = []
     skipped: list[dict] = []
-    encoders = []
+    loaded = []
     for spec in config.encoders:
         try:
-            encoders.append(open_encoder(spec))
+            loaded.append((spec, open_encoder(spec)))
         except Exception as exc:  # noqa: BLE001 - a missing model skips that encoder, not the run
             log.warning("encoder %s skipped: %s", spec, exc)
             skipped.append({"step": f"encoder {spec}", "reason": _one_line(exc)})
-    steps = _steps(config, encoders)
+    steps = _steps(config, loaded)
     for name, thunk in tqdm(steps, desc="kb eval all", unit="step"):
         try:
             results = thunk()

@@ -134,20 +134,39 @@ def _cross_validated(x: np.ndarray, y: np.ndarray, config: SentEvalConfig) -> di
     for train, test in folds.split(x, y):
         c = _best_c(x[train], y[train], config)
         accuracies.append(_fit(x[train], y[train], c, config).score(x[test], y[test]))
-    return {"accuracy": float(np.mean(accuracies) * 100), "accuracy_std": float(np.std(accuracies) * 100)}
+    return {
+        "accuracy": float(np.mean(accuracies) * 100),
+        "accuracy_std": float(np.std(accuracies) * 100),
+    }
 
 
-def evaluate_senteval(data: LabelledSet, encoder, config: SentEvalConfig = SentEvalConfig()) -> TaskResult:
+def evaluate_senteval(
+    data: LabelledSet, encoder, config: SentEvalConfig = SentEvalConfig()
+) -> TaskResult:
     """Accuracy x100 (and MRPC F1) of logistic regression on frozen embeddings."""
-    cfg = {"classifier": "sklearn LogisticRegression (lbfgs, L2)", "c_grid": list(config.c_grid),
-           "cap": config.cap, "seed": config.seed}
+    cfg = {
+        "classifier": "sklearn LogisticRegression (lbfgs, L2)",
+        "c_grid": list(config.c_grid),
+        "cap": config.cap,
+        "seed": config.seed,
+    }
     if data.task in CV_TASKS:
         texts, y = _capped(data.texts["all"], data.labels["all"], config.cap, config.seed)
         metrics = _cross_validated(_features(encoder, texts), y, config)
         cfg["protocol"] = f"{config.folds}-fold CV, C on 10% of each training part"
-        return TaskResult("senteval", data.task, "all", encoder.name, metrics, PRIMARY,
-                          counts={"examples": len(texts)}, config=cfg)
-    train_texts, y_train = _capped(data.texts["train"], data.labels["train"], config.cap, config.seed)
+        return TaskResult(
+            "senteval",
+            data.task,
+            "all",
+            encoder.name,
+            metrics,
+            PRIMARY,
+            counts={"examples": len(texts)},
+            config=cfg,
+        )
+    train_texts, y_train = _capped(
+        data.texts["train"], data.labels["train"], config.cap, config.seed
+    )
     x_train = _features(encoder, train_texts)
     x_test, y_test = _features(encoder, data.texts["test"]), data.labels["test"]
     dev = None
@@ -162,6 +181,9 @@ def evaluate_senteval(data: LabelledSet, encoder, config: SentEvalConfig = SentE
 
         metrics["f1"] = float(f1_score(y_test, predicted, pos_label="1") * 100)
     cfg.update(protocol="train/test, C chosen on " + ("dev" if dev else "10% of train"), c=c)
-    counts = {"train": len(train_texts), "test": len(y_test)} | ({"dev": len(dev[1])} if dev else {})
-    return TaskResult("senteval", data.task, "test", encoder.name, metrics, PRIMARY,
-                      counts=counts, config=cfg)
+    counts = {"train": len(train_texts), "test": len(y_test)} | (
+        {"dev": len(dev[1])} if dev else {}
+    )
+    return TaskResult(
+        "senteval", data.task, "test", encoder.name, metrics, PRIMARY, counts=counts, config=cfg
+    )

@@ -115,12 +115,26 @@ def encoding_speed(encoder, texts: Sequence[str], name: str, config: SpeedConfig
     torch.set_num_threads(config.threads)
     inner = getattr(encoder, "inner", encoder)  # time the model, not the run's text cache
     inner.encode(list(texts[: config.batch_size]), batch_size=config.batch_size)
-    _, seconds, peak = peak_rss_during(lambda: inner.encode(list(texts), batch_size=config.batch_size))
+    _, seconds, peak = peak_rss_during(
+        lambda: inner.encode(list(texts), batch_size=config.batch_size)
+    )
     return TaskResult(
-        task="speed", dataset=name, split="-", method=encoder.name,
-        metrics={"texts_per_s": len(texts) / seconds, "seconds": seconds, "peak_mem_mb": peak / 2**20},
-        primary="texts_per_s", counts={"texts": len(texts)},
-        config={"threads": config.threads, "batch_size": config.batch_size, "device": _device(inner)},
+        task="speed",
+        dataset=name,
+        split="-",
+        method=encoder.name,
+        metrics={
+            "texts_per_s": len(texts) / seconds,
+            "seconds": seconds,
+            "peak_mem_mb": peak / 2**20,
+        },
+        primary="texts_per_s",
+        counts={"texts": len(texts)},
+        config={
+            "threads": config.threads,
+            "batch_size": config.batch_size,
+            "device": _device(inner),
+        },
     )
 
 
@@ -136,8 +150,13 @@ def add_ratios(results: list[TaskResult], reference: str = "all-MiniLM-L6-v2") -
         if r.dataset in base:
             r.metrics["speedup_vs_minilm"] = r.metrics["texts_per_s"] / base[r.dataset]
             r.metrics["mem_ratio_vs_minilm"] = r.metrics["peak_mem_mb"] / max(
-                next(x.metrics["peak_mem_mb"] for x in results
-                     if x.method == reference and x.dataset == r.dataset), 1e-9)
+                next(
+                    x.metrics["peak_mem_mb"]
+                    for x in results
+                    if x.method == reference and x.dataset == r.dataset
+                ),
+                1e-9,
+            )
 
 
 def faiss_latency(size: int, config: SpeedConfig) -> TaskResult:
@@ -148,8 +167,10 @@ def faiss_latency(size: int, config: SpeedConfig) -> TaskResult:
     index = VectorIndex(config.dim)
     chunk = 100_000
     for start in range(0, size, chunk):
-        index.add(np.arange(start, min(start + chunk, size), dtype=np.int64),
-                  _unit(rng.standard_normal((min(chunk, size - start), config.dim), np.float32)))
+        index.add(
+            np.arange(start, min(start + chunk, size), dtype=np.int64),
+            _unit(rng.standard_normal((min(chunk, size - start), config.dim), np.float32)),
+        )
     queries = _unit(rng.standard_normal((config.n_queries, config.dim), np.float32))
     index.search(queries[:1], config.k)
     times = []
@@ -158,9 +179,16 @@ def faiss_latency(size: int, config: SpeedConfig) -> TaskResult:
         index.search(query[None, :], config.k)
         times.append((time.perf_counter() - start) * 1000)
     return TaskResult(
-        task="faiss", dataset=f"random-{size // 1000}k", split="-", method="VectorIndex (IndexFlatIP)",
-        metrics={"p50_ms": float(np.percentile(times, 50)), "p99_ms": float(np.percentile(times, 99))},
-        primary="p50_ms", counts={"vectors": size, "queries": config.n_queries},
+        task="faiss",
+        dataset=f"random-{size // 1000}k",
+        split="-",
+        method="VectorIndex (IndexFlatIP)",
+        metrics={
+            "p50_ms": float(np.percentile(times, 50)),
+            "p99_ms": float(np.percentile(times, 99)),
+        },
+        primary="p50_ms",
+        counts={"vectors": size, "queries": config.n_queries},
         config={"dim": config.dim, "k": config.k, "faiss_threads": _faiss_threads()},
     )
 
@@ -189,18 +217,30 @@ def ingest_replay(feeds_dir: str | Path, encoder_spec: str | None = None) -> Tas
     env = os.environ | {"KB_ALLOW_HOSTS": "127.0.0.1", "HF_HUB_OFFLINE": "1"}
     with tempfile.TemporaryDirectory() as home, serve_directory(feeds_dir) as base_url:
         _kb(["--home", home, "init"] + (["--encoder", encoder_spec] if encoder_spec else []), env)
-        _kb(["--home", home, "feeds", "add"] + [f"{base_url.rstrip('/')}/{p.name}" for p in files], env)
+        _kb(
+            ["--home", home, "feeds", "add"] + [f"{base_url.rstrip('/')}/{p.name}" for p in files],
+            env,
+        )
         start = time.perf_counter()
         out = _kb(["--home", home, "ingest", "--json"], env)
         seconds = time.perf_counter() - start
     summary = json.loads(out)
     new = int(summary["articles"]["new"])
     return TaskResult(
-        task="ingest", dataset=feeds_dir.name, split="-", method=encoder_spec or "default",
-        metrics={"articles_per_s": new / seconds, "seconds": seconds, "articles_new": new,
-                 "facts_new": summary["facts"]["new"], "facts_known": summary["facts"]["known"],
-                 "feeds_failed": summary["feeds"]["failed"]},
-        primary="articles_per_s", counts={"feeds": len(files)},
+        task="ingest",
+        dataset=feeds_dir.name,
+        split="-",
+        method=encoder_spec or "default",
+        metrics={
+            "articles_per_s": new / seconds,
+            "seconds": seconds,
+            "articles_new": new,
+            "facts_new": summary["facts"]["new"],
+            "facts_known": summary["facts"]["known"],
+            "feeds_failed": summary["feeds"]["failed"],
+        },
+        primary="articles_per_s",
+        counts={"feeds": len(files)},
         config={"command": "kb ingest --json", "errors": summary.get("errors", [])[:5]},
     )
 

@@ -279,14 +279,21 @@ def numbers_in(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+_POSSESSIVE_OR_PLURAL = re.compile(r"(?:['’]s|(?<=[a-z]{3})(?<!s)s)$")
+
+
 def content_words(text: str) -> set[str]:
-    """Lower-cased words minus stopwords; CJK runs become character bigrams."""
+    """Lower-cased words minus stopwords; CJK runs become character bigrams.
+
+    English possessives and plurals fold ("crowns", "council's" -> "crown", "council") so that
+    two wordings of one fact share their words; other scripts are left as they are.
+    """
     found: set[str] = set()
     for token in words(text.casefold()):
         if is_cjk(token):
             found.update(token[i : i + 2] for i in range(max(len(token) - 1, 1)))
         elif token not in STOPWORDS and len(token) > 1:
-            found.add(token)
+            found.add(_POSSESSIVE_OR_PLURAL.sub("", token))
     return found
 
 

@@ -21,11 +21,17 @@ DOCS = {
     "d3": ("Bread", "bread rises when yeast ferments dough"),
     "d4": ("Rivers", "rivers carry water and silt to the sea"),
 }
-QUERIES = {"q1": "why do cats purr", "q2": "how rockets reach orbit",
-           "t1": "yeast makes bread rise", "t2": "where rivers carry silt"}
+QUERIES = {
+    "q1": "why do cats purr",
+    "q2": "how rockets reach orbit",
+    "t1": "yeast makes bread rise",
+    "t2": "where rivers carry silt",
+}
 
 
-def write_beir(root: Path, test=("q1\td1\t1", "q2\td2\t1"), train=("t1\td3\t1", "t2\td4\t1")) -> Path:
+def write_beir(
+    root: Path, test=("q1\td1\t1", "q2\td2\t1"), train=("t1\td3\t1", "t2\td4\t1")
+) -> Path:
     (root / "qrels").mkdir(parents=True)
     with open(root / "corpus.jsonl", "w") as handle:
         for doc_id, (title, text) in DOCS.items():
@@ -33,9 +39,13 @@ def write_beir(root: Path, test=("q1\td1\t1", "q2\td2\t1"), train=("t1\td3\t1", 
     with open(root / "queries.jsonl", "w") as handle:
         for qid, text in QUERIES.items():
             handle.write(json.dumps({"_id": qid, "text": text}) + "\n")
-    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(test) + "\n")
+    (root / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "\n".join(test) + "\n"
+    )
     if train:
-        (root / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(train) + "\n")
+        (root / "qrels" / "train.tsv").write_text(
+            "query-id\tcorpus-id\tscore\n" + "\n".join(train) + "\n"
+        )
     return root
 
 
@@ -100,7 +110,8 @@ def test_csn_reports_challenge_ndcg(tmp_path, hash_encoder):
     """The CodeSearchNet evaluator reads mean relevance and leads with 'within' nDCG."""
     folder = write_beir(tmp_path / "python", train=())
     (folder / "qrels" / "test_mean_relevance.tsv").write_text(
-        "query-id\tcorpus-id\tscore\nq1\td1\t2.5\nq1\td2\t0.5\nq2\td2\t3\n")
+        "query-id\tcorpus-id\tscore\nq1\td1\t2.5\nq1\td2\t0.5\nq2\td2\t3\n"
+    )
     results = evaluate_csn(folder, [hash_encoder])
     assert {r.primary for r in results} == {"ndcg_within"}
     assert all(r.metrics["ndcg_within"] == pytest.approx(1.0) for r in results)
@@ -112,7 +123,9 @@ def write_sts(folder: Path, n: int = 30) -> Path:
     words = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
     for i in range(n):
         shared = i % len(words) + 1  # more shared words, higher score
-        rows.append(f"{' '.join(words)}\t{' '.join(words[:shared])} x{i} y{i}\t{shared / 2:.1f}\ttest")
+        rows.append(
+            f"{' '.join(words)}\t{' '.join(words[:shared])} x{i} y{i}\t{shared / 2:.1f}\ttest"
+        )
     (folder / "stsbenchmark.tsv").write_text("\n".join(rows) + "\n")
     return folder
 
@@ -158,7 +171,9 @@ def write_senteval(root: Path) -> Path:
     (root / "MR").mkdir(parents=True)
     rows = ["text\tlabel\tsplit"]
     for i in range(40):
-        rows.append(f"{'good great fine' if i % 2 else 'bad awful poor'} film number {i}\t{i % 2}\tall")
+        rows.append(
+            f"{'good great fine' if i % 2 else 'bad awful poor'} film number {i}\t{i % 2}\tall"
+        )
     (root / "MR" / "mr.tsv").write_text("\n".join(rows) + "\n")
     (root / "MRPC").mkdir()
     pairs = ["sentence1\tsentence2\tlabel\tsplit"]

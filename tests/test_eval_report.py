@@ -16,9 +16,20 @@ PROV = Provenance(commit="abc1234", date="2026-12-06T00:00:00+00:00", machine="t
 
 def sample_rows() -> list[dict]:
     results = [
-        TaskResult("retrieval", "scifact", "test", "bm25", {"ndcg@10": 0.676, "mrr@10": 0.64}, "ndcg@10"),
-        TaskResult("retrieval", "scifact", "test", "all-MiniLM-L6-v2", {"ndcg@10": 0.645}, "ndcg@10"),
-        TaskResult("sts", "STS-B", "test", "all-MiniLM-L6-v2", {"spearman": 82.0, "pearson": 83.0}, "spearman"),
+        TaskResult(
+            "retrieval", "scifact", "test", "bm25", {"ndcg@10": 0.676, "mrr@10": 0.64}, "ndcg@10"
+        ),
+        TaskResult(
+            "retrieval", "scifact", "test", "all-MiniLM-L6-v2", {"ndcg@10": 0.645}, "ndcg@10"
+        ),
+        TaskResult(
+            "sts",
+            "STS-B",
+            "test",
+            "all-MiniLM-L6-v2",
+            {"spearman": 82.0, "pearson": 83.0},
+            "spearman",
+        ),
         TaskResult("speed", "news", "-", "all-MiniLM-L6-v2", {"texts_per_s": 150.0}, "texts_per_s"),
     ]
     return [row for r in results for row in rows_from(r, PROV)]
@@ -27,14 +38,26 @@ def sample_rows() -> list[dict]:
 def test_every_row_carries_provenance():
     """Rows hold dataset, split, counts, encoder, metric, value, commit, date, machine."""
     row = sample_rows()[0]
-    assert {"dataset", "split", "counts", "encoder", "metric", "value", "commit", "date",
-            "machine", "config"} <= set(row)
+    assert {
+        "dataset",
+        "split",
+        "counts",
+        "encoder",
+        "metric",
+        "value",
+        "commit",
+        "date",
+        "machine",
+        "config",
+    } <= set(row)
     assert row["commit"] == "abc1234"
 
 
 def test_markdown_report_shows_primary_metrics_per_encoder():
     """report.md has a section per task with each encoder's primary value."""
-    text = render_markdown({"rows": sample_rows(), "skipped": [{"step": "ingest", "reason": "no CLI"}]})
+    text = render_markdown(
+        {"rows": sample_rows(), "skipped": [{"step": "ingest", "reason": "no CLI"}]}
+    )
     assert "## Retrieval (BEIR), nDCG@10" in text
     assert "| scifact (test) | 0.6450 | 0.6760 |" in text
     assert "- ingest: no CLI" in text
@@ -72,7 +95,9 @@ def test_add_parser_registers_eval_subcommands():
     """``kb eval sts DATA --encoder a --encoder b`` parses and points at eval.cli.run."""
     from eval.cli import run
 
-    args = _parser().parse_args(["eval", "sts", "data/sts", "--encoder", "hash", "--encoder", "minilm"])
+    args = _parser().parse_args(
+        ["eval", "sts", "data/sts", "--encoder", "hash", "--encoder", "minilm"]
+    )
     assert args.eval_command == "sts" and args.encoders == ["hash", "minilm"]
     assert args.func is run
 
@@ -90,7 +115,8 @@ def test_sts_command_prints_json_rows(tmp_path, capsys):
     folder = tmp_path / "stsbenchmark"
     folder.mkdir()
     lines = ["sentence1\tsentence2\tscore\tsplit"] + [
-        f"a b c d\ta b {'c ' * i}z{i}\t{i}\ttest" for i in range(5)]
+        f"a b c d\ta b {'c ' * i}z{i}\t{i}\ttest" for i in range(5)
+    ]
     (folder / "stsbenchmark.tsv").write_text("\n".join(lines) + "\n")
     args = _parser().parse_args(["--json", "eval", "sts", str(folder), "--encoder", "hash"])
     assert args.func(args) == 0

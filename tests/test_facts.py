@@ -171,6 +171,11 @@ def test_content_words_drop_stopwords_and_case() -> None:
     }
 
 
+def test_content_words_fold_english_plurals_and_possessives() -> None:
+    """Two wordings, "crowns" and "crown", share the word; so do "Lowmere's" and "Lowmere"."""
+    assert content_words("Lowmere's crowns") == content_words("Lowmere crown")
+
+
 def test_content_words_keep_kannada_words_whole() -> None:
     """Combining vowel signs do not cut Kannada words apart."""
     assert content_words("ಕನ್ನಡ ಸುದ್ದಿ") == {"ಕನ್ನಡ", "ಸುದ್ದಿ"}

@@ -118,3 +118,32 @@ def test_article_extraction_without_paragraphs_falls_back_to_page_text() -> None
     assert extract_article_text("<body><div>Short notice only</div></body>") == (
         "Short notice only"
     )
+
+
+BLOG_PAGE = """<html><body class="single-post sidebar-right"><div id="page">
+<div id="cookie-banner">
+<p>We use cookies to make this site work, and to measure use, so accept.</p></div>
+<div class="entry-content">
+<p>The Port Averill fish market opened in its new hall on the east pier on Monday, after 80 years.
+</p>
+<div class="wp-caption">
+<p>The new hall, photographed by Ola Brandt, at dawn, on Monday, in fog.</p></div>
+<h2>What traders say</h2>
+<p>Traders said the hall was warmer and brighter, and that customers could now park next to it.</p>
+</div>
+<div class="related-posts">
+<p><a href="/a">Kestrel Bridge closure strands ferry passengers, again</a></p></div>
+<div id="comments"><ol>
+<li><p>About time too, the old quay was freezing, dark, slippery and smelly.</p></li>
+<li><p>Will there be parking, and for how many cars, and will it be free, and when?</p></li>
+</ol></div>
+</div></body></html>"""
+
+
+def test_blog_page_keeps_subheadings_and_drops_comments_captions_and_related() -> None:
+    """On a blog-style page the post body survives, with its subheading, and nothing else."""
+    assert extract_article_text(BLOG_PAGE) == (
+        "The Port Averill fish market opened in its new hall on the east pier on Monday, "
+        "after 80 years.\n\nWhat traders say\n\nTraders said the hall was warmer and brighter, "
+        "and that customers could now park next to it."
+    )

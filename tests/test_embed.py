@@ -1,0 +1,125 @@
+"""The character encoder: shapes, determinism, chunking, checkpoints, training step.
+
+All tests build a tiny random-initialised model in a tmp dir: no shared data needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import embed
+from embed import checkpoint
+from embed.encoder import CharEncoder
+from embed.model import CharModel, EncoderConfig
+from embed.train import (
+    MultipleNegativesRankingLoss,
+    TrainConfig,
+    build_optimizers,
+    cosine_distill_loss,
+)
+
+TINY = EncoderConfig(n_chars=256, n_buckets=2000, dim=32, n_heads=2, n_layers=1, out_dim=24, max_units=8)
+TEXTS = ["The cat sat on the mat.", "Stocks fell sharply on Monday.", "", "naïve café — 東京"]
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    model = CharModel(TINY)
+    # non-zero block outputs, so the transformer path is really exercised
+    for block in model.blocks:
+        torch.nn.init.normal_(block.attn.out.weight, std=0.1)
+        torch.nn.init.normal_(block.mlp[2].weight, std=0.1)
+    return checkpoint.save(model, tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_dir):
+    return embed.load(tiny_dir, device="cpu")
+
+
+def test_vectors_are_unit_float32_rows(tiny):
+    """encode returns one float32 row of length dim per text, unit norm (empty text: zeros)."""
+    vectors = tiny.encode(TEXTS)
+    assert vectors.shape == (4, 24) and vectors.dtype == np.float32
+    norms = np.linalg.norm(vectors, axis=1)
+    np.testing.assert_allclose(norms[[0, 1, 3]], 1.0, atol=1e-5)
+    assert norms[2] == 0.0
+
+
+def test_encode_is_deterministic_and_batch_independent(tiny):
+    """The same text gets the same vector whatever the batch size or neighbours."""
+    a = tiny.encode(TEXTS, batch_size=1)
+    b = tiny.encode(TEXTS[::-1], batch_size=3)[::-1]
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_long_text_is_chunked_not_cut(tiny):
+    """A text longer than the window is pooled over all windows, not truncated."""
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+    long_text = " ".join(words * 3)
+    first_window = " ".join((words * 3)[:8])
+    assert len(tiny.windows(long_text)) == 5
+    full, head = tiny.encode([long_text, first_window])
+    assert np.linalg.norm(full) == pytest.approx(1.0, abs=1e-5)
+    assert not np.allclose(full, head, atol=1e-3)
+
+
+def test_save_load_round_trip_gives_identical_vectors(tiny, tiny_dir, tmp_path):
+    """Saving a loaded model and loading it again changes no vector and no name."""
+    again = checkpoint.save(tiny.model, tmp_path / "again")
+    reloaded = embed.load(again, device="cpu")
+    np.testing.assert_array_equal(tiny.encode(TEXTS), reloaded.encode(TEXTS))
+    assert reloaded.name == tiny.name and tiny.name.startswith("char-")
+
+
+def test_sentence_transformers_loads_the_checkpoint(tiny, tiny_dir):
+    """SentenceTransformer(dir) yields the same vectors as CharEncoder."""
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(tiny_dir), device="cpu", trust_remote_code=True)
+    texts = [t for t in TEXTS if t]
+    np.testing.assert_allclose(st.encode(texts), tiny.encode(texts), atol=1e-5)
+
+
+def test_int8_checkpoint_is_smaller_and_close(tiny, tmp_path):
+    """An int8 checkpoint is under a third of the size and keeps vectors (cos > 0.99)."""
+    full = checkpoint.save(tiny.model, tmp_path / "fp32")
+    small = checkpoint.save(tiny.model, tmp_path / "int8", quantize=True)
+    size = lambda d: (d / checkpoint.WEIGHTS_FILE).stat().st_size  # noqa: E731
+    assert size(small) < size(full) / 2.5
+    cos = (embed.load(small, device="cpu").encode(TEXTS) * tiny.encode(TEXTS)).sum(1)
+    assert cos[[0, 1, 3]].min() > 0.99
+
+
+def test_is_checkpoint_and_clear_error(tmp_path):
+    """A folder without our config is not a checkpoint, and loading it names the folder."""
+    assert not embed.is_checkpoint(tmp_path)
+    with pytest.raises(embed.CheckpointError, match=str(tmp_path)):
+        embed.load(tmp_path)
+
+
+def test_one_training_step_reduces_the_loss():
+    """One optimiser step (sparse table + dense) lowers distillation + ranking loss on a toy batch."""
+    torch.manual_seed(0)
+    model = CharModel(TINY)
+    encoder = CharEncoder(model, device="cpu")
+    model.train()
+    from embed.model import collate
+
+    batch = collate([encoder.featurizer.text_ids(t) for t in TEXTS[:2] + TEXTS[3:]])
+    target = torch.nn.functional.normalize(torch.randn(3, TINY.out_dim), dim=-1)
+    mnrl = MultipleNegativesRankingLoss()
+    opts = build_optimizers(model, TrainConfig(lr_table=0.05, lr_dense=0.01))
+
+    def loss() -> torch.Tensor:
+        out = model(**batch)
+        return cosine_distill_loss(out, target) + mnrl(out, target)
+
+    before = loss()
+    before.backward()
+    for opt in opts:
+        opt.step()
+    assert loss().item() < before.item()
