@@ -39,9 +39,9 @@ _ABBREVIATIONS = frozenset(
     vs v approx appx dept univ assn ave blvd rd nos vol vols fig figs pp
     jan feb apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri
     nr bzw usw ca vgl ggf evtl inkl zzgl hr hrn tel
-    mme mlle mm cf env
+    mme mlle cf env
     sig sigg dott ecc pag
-    resp tzv napr atď prof ing mgr
+    resp tzv napr atď ing mgr
     вул ім ст див тис млн млрд грн
     """.split()
 )
@@ -68,7 +68,7 @@ _INLINE_JUNK = re.compile(
     r"\[(?:…|\.\.\.)\]|\((?:…|\.\.\.)\)|\[\s*\]",
     re.IGNORECASE,
 )
-# Whole sentences that are site furniture, in the feed languages we see.
+# Sentences that open as site furniture, in the feed languages we see.
 _BOILERPLATE = re.compile(
     r"""^(?:
       (?:read|see)\s+(?:more|on|full\s+(?:article|story)|the\s+full|also)\b
@@ -84,19 +84,21 @@ _BOILERPLATE = re.compile(
     | (?:additional\s+)?(?:reporting|writing|editing|research)\s+by\b
     | (?:photo|image|picture|foto|bild|credit|source|quelle|video)s?(?:\s+credits?)?\s*[:：]
     | (?:share|follow|like)\s+(?:this|us|on)\b | share\s+(?:on|via)\b
-    | sign\s+up\b | log\s+in\b | download\s+(?:the|our)\s+app
-    | (?:\d+\s+)?(?:comments?|kommentare?|commentaires?|commenti|kommentarer)\b
-    | advertisement | anzeige | werbung | publicité | pubblicità | sponsored
-    | all\s+rights\s+reserved | copyright\b | ©
+    | sign\s+up\b | log\s+in\b | subscribe\b | download\s+(?:the|our)\s+app
+    | copyright\s+(?:©|\(c\)|\d{4}) | ©
+    | (?:\d+\s+)?(?:comments?|kommentare?|commentaires?|commenti|kommentarer)\W*$
+    | (?:advertisement|anzeige|werbung|publicité|pubblicità|sponsored(?:\s+content)?)\W*$
     )""",
     re.IGNORECASE | re.VERBOSE,
 )
+# Furniture wherever it sits in the sentence.
 _BOILERPLATE_ANYWHERE = re.compile(
     r"""
-      \bwe\s+use\s+cookies\b | \bcookies?\b.{0,80}\b(?:accept|consent|privacy|policy|settings)\b
-    | \bprivacy\s+(?:policy|information|settings)\b
-    | \bsubscribe\s+to\b | \bnewsletter\b | \bsign\s+up\s+for\b
-    | \bfollow\s+us\s+on\b | \bon\s+(?:twitter|facebook|instagram)\s+and\b
+      \bwe\s+use\s+cookies\b | \bcookies?\b.{0,80}\b(?:accept|consent|settings|policy)\b
+    | \b(?:our|see|read)\s+(?:\w+\s+)?privacy\s+(?:policy|notice) | \bfor\s+privacy\s+information\b
+    | \b(?:subscribe|sign\s+up|register)\b.{0,60}\bnewsletters?\b
+    | \bnewsletters?\b.{0,40}\binbox\b
+    | \bfollow\s+us\s+on\b | \blike\s+us\s+on\s+facebook\b
     | \ball\s+rights\s+reserved\b | ©\s*\d{4}
     | \bappeared\s+first\s+on\b
     """,

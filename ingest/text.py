@@ -27,8 +27,8 @@ _SKIP_TAGS = frozenset(
     "script style noscript iframe svg math canvas template object embed form button select "
     "textarea head title figure figcaption video audio picture map".split()
 )
-# Extra regions that are page furniture rather than the story (only pruned for whole pages
-# and for clean_text, where a nav inside feed HTML is just as useless).
+# Regions that are page furniture rather than the story: nav/aside wherever they appear;
+# header/footer only on whole pages (inside feed HTML they may hold the article's own dek).
 _FURNITURE_TAGS = frozenset("nav aside".split())
 _PAGE_FURNITURE_TAGS = frozenset("header footer menu dialog".split())
 _VOID_TAGS = frozenset(
@@ -50,7 +50,6 @@ _NEGATIVE_HINTS = re.compile(
 _POSITIVE_HINTS = re.compile(
     r"article|story|post|entry|content|main|body|text|prose", re.IGNORECASE
 )
-_TAG_LIKE = re.compile(r"<[A-Za-z!/?]")
 _LINE_BREAK_TAGS = re.compile(r"<(br|p|div|li|h[1-6]|tr|table|ul|ol|blockquote)\b", re.I)
 # Invisible characters that only break words apart or glue them oddly (ZWJ/ZWNJ are kept:
 # Indic scripts such as Kannada need them).
@@ -158,8 +157,6 @@ def clean_text(html: str) -> str:
     if not html:
         return ""
     keep_newlines = not _LINE_BREAK_TAGS.search(html)
-    if not _TAG_LIKE.search(html) and "&" not in html:
-        return _tidy(html)
     return _render(_parse(html), _SKIP_TAGS | _FURNITURE_TAGS, keep_newlines)
 
 

@@ -6,8 +6,10 @@ English Snowball stemming; stopwords are kept out of the index.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -53,6 +55,23 @@ class BM25Index:
         return _bm25s().tokenize(
             texts, stopwords=self.config.stopwords, stemmer=self._stemmer, show_progress=False
         )
+
+    def save(self, directory: Path) -> None:
+        """Write the index (numpy arrays and JSON, no pickle) into a new ``directory``."""
+        self._bm25.save(str(directory), show_progress=False)
+        (directory / "newskb.json").write_text(json.dumps({"size": self.size, **self.config.describe()}))
+
+    @classmethod
+    def load(cls, directory: Path) -> BM25Index:
+        import Stemmer
+
+        meta = json.loads((directory / "newskb.json").read_text())
+        index = cls.__new__(cls)
+        index.size = meta.pop("size")
+        index.config = BM25Config(**meta)
+        index._stemmer = Stemmer.Stemmer(index.config.stemmer)
+        index._bm25 = _bm25s().BM25.load(str(directory), show_progress=False)
+        return index
 
     def scores(self, query: str) -> np.ndarray:
         """(size,) float32 BM25 score of every text; zeros when the query shares no term."""

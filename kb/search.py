@@ -8,8 +8,12 @@ min-max-normalised scores (kb.fusion), weight ``dense_weight`` in the config.
 
 from __future__ import annotations
 
+import logging
+import os
+import shutil
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 
@@ -19,7 +23,10 @@ from kb.index import VectorIndex
 from kb.lexical import BM25Index
 from kb.store import Store
 
+log = logging.getLogger(__name__)
+
 CANDIDATES = 100  # per system, before fusion
+BM25_DIR = Path("index") / "bm25"
 
 
 @dataclass
@@ -55,11 +62,43 @@ def _dense(store: Store, index: VectorIndex, vector: np.ndarray, allowed: list[i
     return {int(ids[i]): float(scores[i]) for i in best}
 
 
-def _lexical(store: Store, text: str, allowed: list[int] | None) -> dict[int, float]:
+def fact_bm25(kb: KnowledgeBase, store: Store) -> tuple[np.ndarray, BM25Index]:
+    """BM25 over every fact's text, cached in ``HOME/index/bm25`` until the facts change."""
+    stamp = f"{store.scalar('SELECT count(*) FROM facts')}-{store.scalar('SELECT max(id) FROM facts')}"
+    cache = kb.home / BM25_DIR
+    try:
+        if (cache / "stamp").read_text() == stamp:
+            return np.load(cache / "ids.npy", allow_pickle=False), BM25Index.load(cache)
+    except (OSError, ValueError, KeyError) as exc:
+        log.info("BM25 cache unusable, rebuilding: %s", exc)
     ids, texts = store.fact_texts()
-    if not ids:
+    index = BM25Index(texts)
+    if ids:
+        _save_bm25(cache, stamp, np.array(ids, np.int64), index)
+    return np.array(ids, np.int64), index
+
+
+def _save_bm25(cache: Path, stamp: str, ids: np.ndarray, index: BM25Index) -> None:
+    """Build beside the cache, then swap it in; a failure only costs a rebuild next time."""
+    tmp = cache.with_name(f"{cache.name}.tmp-{os.getpid()}")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        index.save(tmp)
+        np.save(tmp / "ids.npy", ids, allow_pickle=False)
+        (tmp / "stamp").write_text(stamp)
+        shutil.rmtree(cache, ignore_errors=True)
+        os.replace(tmp, cache)
+    except OSError as exc:  # read-only home, a concurrent rebuild: the query still works
+        log.warning("BM25 cache not saved: %s", exc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _lexical(kb: KnowledgeBase, store: Store, text: str, allowed: list[int] | None) -> dict[int, float]:
+    ids, bm25 = fact_bm25(kb, store)
+    if not len(ids):
         return {}
-    scores = BM25Index(texts).scores(text)
+    scores = bm25.scores(text)
     keep = np.ones(len(ids), bool) if allowed is None else np.isin(ids, allowed)
     order = [i for i in np.argsort(-scores, kind="stable") if keep[i] and scores[i] > 0][:CANDIDATES]
     return {int(ids[i]): float(scores[i]) for i in order}
@@ -74,7 +113,7 @@ def query(kb: KnowledgeBase, store: Store, text: str, k: int = 10,
     allowed = _allowed_ids(store, where) if where.active() else None
     vector = kb.encoder.encode([text])[0]
     fused = convex_fusion(
-        _dense(store, index, vector, allowed), _lexical(store, text, allowed), kb.config.dense_weight
+        _dense(store, index, vector, allowed), _lexical(kb, store, text, allowed), kb.config.dense_weight
     )
     best = ranked(fused, k)
     facts = store.facts_with_sources([fact_id for fact_id, _ in best])

@@ -88,6 +88,18 @@ def test_boilerplate_lines_are_dropped() -> None:
     ]
 
 
+def test_news_about_privacy_ads_or_comments_is_kept() -> None:
+    """Sentences that merely mention privacy policies, ads or comments are still facts."""
+    news = [
+        "Meta changed its privacy policy in 2023.",
+        "Advertisement spending rose 5% in 2025.",
+        "Comments by the mayor angered the council.",
+        "Users who subscribe to the service pay 5 euros a month.",
+        "By 2030 the city will have 40 new buses.",
+    ]
+    assert candidate_facts("\n".join(news)) == news
+
+
 def test_inline_image_credit_and_elision_marks_are_removed() -> None:
     """Image credits in brackets and "[…]" vanish from a sentence that is otherwise kept."""
     facts = candidate_facts("The harbour board paid 4.8 million crowns [...] for the new hall.")

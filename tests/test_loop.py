@@ -157,3 +157,20 @@ def test_stats_and_topics(kb, kb_json, server):
     assert stats["counts"]["facts"] == 2 and stats["counts"]["articles"] == 2
     assert stats["last_run"]["facts_new"] == 2
     assert kb_json("topics")["topics"]
+
+
+def test_bm25_cache_follows_new_facts(kb, kb_json, server, home):
+    """The cached BM25 index is rebuilt when facts are added, so new facts are found lexically."""
+    from kb.search import fact_bm25
+
+    _start(kb, server, a=_feed(FLOOD, site="a"))
+    kb_json("ingest")
+    kb_json("query", "flood")
+    kb_json("feeds", "add", server.add("/b.xml", static(_feed(BRIDGE, site="b"))))
+    kb_json("ingest")
+    base = KnowledgeBase.open(home)
+    with open_store(home, read_only=True) as store:
+        ids, bm25 = fact_bm25(base, store)
+        best = int(np.argmax(bm25.scores("estuary bridge council")))
+        texts = dict(store.con.execute("SELECT id, text FROM facts").fetchall())
+    assert len(ids) == 2 and texts[int(ids[best])] == BRIDGE
