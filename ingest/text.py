@@ -55,6 +55,7 @@ _LINE_BREAK_TAGS = re.compile(r"<(br|p|div|li|h[1-6]|tr|table|ul|ol|blockquote)\
 # Indic scripts such as Kannada need them).
 _INVISIBLE = str.maketrans({"\u200b": None, "\ufeff": None, "\u00ad": None, "\u2060": None})
 _SPACES = re.compile(r"[^\S\n]+")
+_MAX_DEPTH = 200  # element nesting kept; real pages stay well under 50
 
 
 @dataclass
@@ -63,6 +64,7 @@ class _Node:
     attrs: dict[str, str]
     parent: _Node | None = None
     children: list[_Node | str] = field(default_factory=list)
+    depth: int = 0
 
 
 class _TreeBuilder(HTMLParser):
@@ -76,13 +78,16 @@ class _TreeBuilder(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _SELF_CLOSING_SIBLINGS and self._open.tag == tag:
             self._close(tag)
-        node = _Node(tag, {k: v or "" for k, v in attrs}, self._open)
+        node = _Node(tag, {k: v or "" for k, v in attrs}, self._open, depth=self._open.depth + 1)
         self._open.children.append(node)
-        if tag not in _VOID_TAGS:
+        # Past _MAX_DEPTH (thousands of unclosed <font> or <div>) tags stop nesting, so the
+        # recursive walks stay bounded; skipped tags still nest so their text stays hidden.
+        if tag not in _VOID_TAGS and (node.depth < _MAX_DEPTH or tag in _SKIP_TAGS):
             self._open = node
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._open.children.append(_Node(tag, {k: v or "" for k, v in attrs}, self._open))
+        attributes = {k: v or "" for k, v in attrs}
+        self._open.children.append(_Node(tag, attributes, self._open, depth=self._open.depth + 1))
 
     def handle_endtag(self, tag: str) -> None:
         self._close(tag)

@@ -147,3 +147,10 @@ def test_blog_page_keeps_subheadings_and_drops_comments_captions_and_related() -
         "after 80 years.\n\nWhat traders say\n\nTraders said the hall was warmer and brighter, "
         "and that customers could now park next to it."
     )
+
+
+def test_thousands_of_unclosed_tags_do_not_crash() -> None:
+    """Pathologically nested markup still yields its text, and hides its scripts."""
+    html = "<div><font>" * 3000 + "Deep text.<script>hidden()</script>"
+    assert clean_text(html) == "Deep text."
+    assert extract_article_text(html) == "Deep text."
