@@ -36,7 +36,8 @@ class CharModule(Module):
         return self.tokenize(inputs)
 
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
-        vectors = self.model(features["ids"], features["offsets"], features["lengths"])
+        keys = ("ids", "offsets", "unit_index", "lengths")
+        vectors = self.model(**{k: features[k] for k in keys})
         features["sentence_embedding"] = F.normalize(vectors.float(), dim=-1)
         return features
 

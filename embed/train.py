@@ -152,8 +152,16 @@ class Batches:
         self.cfg, self.featurizer, self.rng = cfg, featurizer, rng
         self.words, self.word_vecs = data.load_cache("words")
         self.reload_texts()
-        self.pairs = data.training_pairs() if cfg.stage is Stage.CONTRASTIVE else []
-        log.info("%d words, %d texts, %d pairs", len(self.words), len(self.train_idx), len(self.pairs))
+        self.pairs: dict[str, list[data.Pair]] = {}
+        if cfg.stage is Stage.CONTRASTIVE:
+            for pair in data.training_pairs():
+                self.pairs.setdefault(pair.source, []).append(pair)
+        # a batch holds pairs of one source (harder in-batch negatives); sources are drawn
+        # with probability ~ sqrt(size) so 337k news pairs do not drown 6k code pairs
+        self.sources = sorted(self.pairs)
+        self.source_weights = [math.sqrt(len(self.pairs[s])) for s in self.sources]
+        log.info("%d words, %d texts, %d pair sources", len(self.words), len(self.train_idx),
+                 len(self.sources))
 
     def reload_texts(self) -> None:
         """Pick up chunks the cache job finished since the last call; every 50th text is held out."""
@@ -173,7 +181,9 @@ class Batches:
         return self.windows(texts), target
 
     def pairs_batch(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
-        chosen = self.rng.sample(self.pairs, self.cfg.batch_pairs)
+        source = self.rng.choices(self.sources, weights=self.source_weights)[0]
+        pool = self.pairs[source]
+        chosen = self.rng.sample(pool, min(self.cfg.batch_pairs, len(pool)))
         return self.windows([p.anchor for p in chosen]), self.windows([p.positive for p in chosen])
 
 

@@ -1,8 +1,5 @@
 """Candidate facts: the sentences of an article that state something, without boilerplate.
 
-Also the lexical pieces of the novelty check: the numbers a sentence states (normalised, so
-"1,000" and "1000" match, "3.5 million" and "3,500,000" too) and its content words.
-
 Sentence splitting is rule based (in the spirit of Punkt/pySBD, without their models): a
 boundary is terminal punctuation, optional closing quotes, whitespace, and a sentence start
 (not a lower-case letter); known abbreviations, initials, dotted acronyms and German ordinal
@@ -14,11 +11,9 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
-from ingest.words import STOPWORDS, is_cjk, words
+from kb.words import is_cjk, words
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +53,13 @@ _GERMAN_MONTHS = frozenset(
 _OPENERS = "\"'“‘«„‚(["
 _CLOSERS = "\"'”’»)]」』）"
 # Terminal punctuation + closing quotes, then whitespace (Latin scripts) or nothing (CJK).
+# "do?Archiving": a missing space after ! or ? before a capitalised word still ends a sentence.
 _BOUNDARY = re.compile(
     rf"(?:[.!?…]+|[।॥])[{re.escape(_CLOSERS)}]*(?=\s)|[。！？][{re.escape(_CLOSERS)}]*"
+    r"|(?<=[a-z])[!?]+(?=[A-Z][a-z])"
 )
+# Brand names that start lower case but open a sentence: "iOS", "iPhone", "eBay".
+_CAMEL_START = re.compile(r"[a-z]{1,2}[A-Z]")
 _WORD_BEFORE = re.compile(r"(\S+)$")
 
 _INLINE_JUNK = re.compile(
@@ -106,8 +105,9 @@ _BOILERPLATE_ANYWHERE = re.compile(
 )
 # "By Jane Doe", "By Jane Doe and John Roe, Staff Reporters", "Von Max Muster".
 _BYLINE = re.compile(
-    r"^(?i:by|von|par|di|av|od|від)\s+(?:[A-ZÀ-ÖØ-ÞА-ЯІЇЄҐ][\w.'’\-]*\s*(?:,|and|und|et|e|och|&)?\s*){1,6}"
-    r"(?:,\s*[\w\s]{0,40})?$"
+    r"^(?i:by|von|par|di|av|od|від)\s+"
+    r"(?:[A-ZÀ-ÖØ-ÞА-ЯІЇЄҐ][\w.'’\-]*\s*(?:,|and|und|et|e|och|&)?\s*){1,6}"  # capitalised names
+    r"(?:,\s*[\w\s]{0,40})?$"  # ", Staff Reporter"
 )
 # "Headline | Site name" (a pipe is a separator in titles, rarely part of the headline).
 _SITE_SUFFIX = re.compile(r"\s+[|｜]\s+[^|｜]{1,40}$")
@@ -125,7 +125,9 @@ def _is_boundary(text: str, end: int, punct: str) -> bool:
     if punct[-1] in "。！？।॥":
         return True
     start = rest[1:2] if rest[0] in _OPENERS and len(rest) > 1 else rest[0]
-    if start.islower() or not (start.isalnum() or rest[0] in _OPENERS):
+    if start.islower() and not _CAMEL_START.match(rest):
+        return False
+    if not (start.isalnum() or rest[0] in _OPENERS):
         return False
     if punct.rstrip(_CLOSERS) != ".":
         return True
@@ -189,7 +191,8 @@ def is_boilerplate(line: str) -> bool:
 
 
 def _normalised(sentence: str) -> str:
-    return " ".join(words(sentence.casefold()))
+    """Dedup key: case, punctuation and spacing ignored; numbers kept ("5%" vs "7%" differ)."""
+    return " ".join(re.findall(r"[^\W_]+", sentence.casefold()))
 
 
 def candidate_facts(
@@ -218,90 +221,3 @@ def candidate_facts(
         facts.append(sentence)
     log.debug("%d candidate facts from %d sentences", len(facts), len(pieces))
     return facts
-
-
-# Scale words after a number, by power of ten ("3.5 million" == "3,500,000").
-_SCALES = {
-    **dict.fromkeys("thousand tausend mille tusen тис тисяч tisíc".split(), 3),
-    **dict.fromkeys(
-        "million millions mio millionen milioni miljoner miljon milióny miliónov млн мільйонів "
-        "мільйони".split(),
-        6,
-    ),
-    **dict.fromkeys(
-        "billion billions bn mrd milliarde milliarden milliard milliards miliardi miljarder "
-        "miliardy miliárd млрд мільярдів".split(),
-        9,
-    ),
-    **dict.fromkeys("trillion trillions billionen".split(), 12),
-}
-_PERCENT_WORDS = r"%|％|(?:per\s?cent|percent|prozent|pour\s?cent|per\s?cento|procent|відсотк\w*)\b"
-_NUMBER = re.compile(
-    r"(?<![\w.,])(\d+(?:[,.'’\u00a0\u202f]\d+)*)"
-    rf"(?P<percent>\s?(?:{_PERCENT_WORDS}))?"
-    r"(?:\s?(?P<scale>[^\W\d_]+))?",
-    re.IGNORECASE,
-)
-
-
-def _ascii_digits(text: str) -> str:
-    return "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in text)
-
-
-def _plain_number(raw: str) -> str:
-    """Canonical digits: 1,000 -> 1000, 3,5 -> 3.5, 1.234.567,8 -> 1234567.8, 2.50 -> 2.5."""
-    raw = re.sub(r"['’\u00a0\u202f]", "", raw)
-    separators = [c for c in raw if c in ",."]
-    if not separators:
-        return str(int(raw))
-    last = separators[-1]
-    head, _, tail = raw.rpartition(last)
-    if len(set(separators)) == 1 and (len(separators) > 1 or len(tail) == 3):
-        return str(int(raw.replace(last, "")))  # only thousands separators
-    integer = int(re.sub(r"[,.]", "", head))
-    decimals = tail.rstrip("0")
-    return f"{integer}.{decimals}" if decimals else str(integer)
-
-
-def numbers_in(text: str) -> frozenset[str]:
-    """Normalised numbers a text states: separators unified, scale words and percent applied."""
-    found: set[str] = set()
-    for match in _NUMBER.finditer(_ascii_digits(unicodedata.normalize("NFKC", text))):
-        try:
-            value = _plain_number(match.group(1))
-        except ValueError:
-            continue
-        scale = _SCALES.get((match.group("scale") or "").lower().rstrip("."))
-        if scale and not match.group("percent"):
-            try:
-                value = format(Decimal(value).scaleb(scale).normalize(), "f")
-            except InvalidOperation:
-                continue
-        found.add(value + "%" if match.group("percent") else value)
-    return frozenset(found)
-
-
-_POSSESSIVE_OR_PLURAL = re.compile(r"(?:['’]s|(?<=[a-z]{3})(?<!s)s)$")
-
-
-def content_words(text: str) -> set[str]:
-    """Lower-cased words minus stopwords; CJK runs become character bigrams.
-
-    English possessives and plurals fold ("crowns", "council's" -> "crown", "council") so that
-    two wordings of one fact share their words; other scripts are left as they are.
-    """
-    found: set[str] = set()
-    for token in words(text.casefold()):
-        if is_cjk(token):
-            found.update(token[i : i + 2] for i in range(max(len(token) - 1, 1)))
-        elif token not in STOPWORDS and len(token) > 1:
-            found.add(_POSSESSIVE_OR_PLURAL.sub("", token))
-    return found
-
-
-def word_overlap(a: str, b: str) -> float:
-    """Shared content words over the smaller sentence's content words (0.0 when either has none)."""
-    words_a, words_b = content_words(a), content_words(b)
-    if not words_a or not words_b:
-        return 0.0
-    return len(words_a & words_b) / min(len(words_a), len(words_b))

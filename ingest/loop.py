@@ -16,12 +16,12 @@ from datetime import timedelta
 
 import numpy as np
 
+from ingest.batch import FreshArticle, build_batch
 from ingest.facts import candidate_facts
 from ingest.fetch import FetchConfig, FetchError, FetchErrorKind, fetch
 from ingest.hostguard import HostPolicy
 from ingest.parse import FeedEntry, FeedError, parse_feed
 from ingest.text import clean_text, extract_article_text
-from ingest.batch import FreshArticle, build_batch
 from kb.base import KnowledgeBase
 from kb.index import VectorIndex
 from kb.lock import exclusive_lock

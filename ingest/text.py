@@ -203,14 +203,25 @@ def _prune(node: _Node) -> None:
 
 
 def _paragraphs(node: _Node) -> list[_Node]:
+    """Paragraph-like elements: <p>, <pre>, <blockquote>, and <div>s holding only inline text
+    (many sites write paragraphs as bare divs; Readability treats those as <p> too)."""
     found: list[_Node] = []
     for child in node.children:
         if isinstance(child, _Node):
-            if child.tag in ("p", "pre", "blockquote"):
+            if child.tag in ("p", "pre", "blockquote") or (
+                child.tag == "div" and not _has_block_child(child)
+            ):
                 found.append(child)
             else:
                 found.extend(_paragraphs(child))
     return found
+
+
+def _has_block_child(node: _Node) -> bool:
+    return any(
+        isinstance(child, _Node) and (child.tag in _BLOCK_TAGS or _has_block_child(child))
+        for child in node.children
+    )
 
 
 def _best_container(root: _Node) -> _Node | None:

@@ -23,13 +23,16 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from ingest.facts import is_boilerplate
-from ingest.words import STOPWORDS, WORD, is_cjk
+from kb.words import CJK_STOPWORDS, STOPWORDS, WORD, is_cjk
 
 log = logging.getLogger(__name__)
 
 _MAX_PHRASE_WORDS = 4
 # Multi-word phrases are more telling than single words, up to a point (by phrase length).
 _LENGTH_WEIGHT = {1: 1.0, 2: 1.4, 3: 1.5, 4: 1.5}
+_LOWER_SINGLE_WEIGHT = 0.6  # a lone lower-case word ("million", "range") is rarely the topic
+_NAME_BOOST = 1.5  # capitalised multi-word names outside sentence starts
+_EARLY_DECAY = 30.0  # position weight 1 + 1 / (1 + decay * relative position)
 _CLAUSE_BREAK = re.compile(r"([.!?;:,()\[\]{}\"“”«»„|/–—…。！？；：，、（）「」『』\n]+|\s-\s)")
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{2,}")
 
@@ -45,8 +48,7 @@ def _candidates(text: str) -> list[tuple[tuple[str, ...], bool, int]]:
         headline = len(tokens) >= 4 and sum(t[0].isupper() for t in tokens) > 0.6 * len(tokens)
         run: list[str] = []
         capitalised = True
-        for match in WORD.finditer(clause):
-            token = match.group()
+        for token in tokens:
             if token.casefold() in STOPWORDS or is_cjk(token) or len(token) < 2:
                 _flush(run, capitalised, clause_index, found)
                 run, capitalised = [], True
@@ -99,10 +101,11 @@ def _latin_phrases(text: str) -> dict[str, float]:
             for t in phrase
         ]
         length = _LENGTH_WEIGHT[len(phrase)] * (
-            1.0 if len(phrase) > 1 or phrase[0][0].isupper() else 0.6
+            1.0 if len(phrase) > 1 or phrase[0][0].isupper() else _LOWER_SINGLE_WEIGHT
         )
-        early = 1.0 + 1.0 / (1.0 + 10.0 * index / clauses)  # from 2.0 at the start toward 1.0
-        scores[key] += sum(weights) / len(weights) * length * early * (2.0 if capitalised else 1.0)
+        early = 1.0 + 1.0 / (1.0 + _EARLY_DECAY * index / clauses)  # 2.0 at the start, then less
+        boost = _NAME_BOOST if capitalised else 1.0
+        scores[key] += sum(weights) / len(weights) * length * early * boost
         surface[key][" ".join(phrase)] += 1
     return {surface[key].most_common(1)[0][0]: score for key, score in scores.items()}
 
@@ -113,17 +116,23 @@ def _cjk_phrases(text: str) -> dict[str, float]:
     for run in _CJK_RUN.findall(text):
         for size in (2, 3, 4):
             counts.update(run[i : i + size] for i in range(len(run) - size + 1))
-    frequent = {gram: count for gram, count in counts.items() if count >= 2}
-    scores: dict[str, float] = {}
-    for gram, count in frequent.items():
-        covered = any(
-            gram in longer and frequent[longer] >= count * 0.7
-            for longer in frequent
-            if len(longer) > len(gram)
-        )
-        if not covered:
-            scores[gram] = count * math.log2(len(gram) + 1)
-    return scores
+    frequent = {
+        gram: count for gram, count in counts.items() if count >= 2 and gram not in CJK_STOPWORDS
+    }
+    # A gram is part of a longer term when a one-character extension keeps most of its uses
+    # ("新能" inside "新能源"); checking only direct extensions keeps this linear.
+    absorbed = {
+        part
+        for longer, count in frequent.items()
+        if len(longer) > 2
+        for part in (longer[:-1], longer[1:])
+        if count >= 0.7 * frequent.get(part, count)
+    }
+    return {
+        gram: count * math.log2(len(gram) + 1)
+        for gram, count in frequent.items()
+        if gram not in absorbed
+    }
 
 
 def key_phrases(text: str, k: int = 5) -> list[str]:

@@ -7,7 +7,6 @@ stderr. Library errors become one line on stderr and a non-zero exit code.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from datetime import datetime

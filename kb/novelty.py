@@ -9,27 +9,9 @@ keeps the nearest fact and its score so ``kb explain`` can show why.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_NUMBER = re.compile(r"\d[\d,.\u00a0']*\d|\d")
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-# Function words of the feed languages seen most (en, de, fr, it, sv, sk): they say nothing
-# about which fact a sentence states, so they must not count as shared evidence.
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being
-    it its this that these those he she they we you i his her their our your not no so than then
-    there here has have had do does did will would can could should may might must said says
-    about after before into over under up down out more most also just only very all any some
-    der die das und oder ein eine einer eines einem einen ist sind war waren mit von zu im in den
-    dem des auf für nicht auch sich als bei nach aus wie es er sie wir ihr noch nur
-    le la les un une des et ou de du au aux en dans pour par sur avec est sont été que qui ne pas
-    il elle ils elles ce cette ces son sa ses plus
-    il lo gli i una uno di da con su per tra fra che non è sono come anche nel nella del della
-    och att det som en ett är var för på med av till den de om har inte
-    a je sa na v vo z zo do za od pre sú bol bola aj ako že""".split()
-)
+from kb.words import numbers_in, word_overlap
 
 
 @dataclass
@@ -49,23 +31,6 @@ class Decision:
     nearest_fact_id: int | None
     nearest_score: float | None
     reason: str
-
-
-def numbers_in(text: str) -> frozenset[str]:
-    """Numbers a sentence states, normalised: "1,000" and "1000" are one number."""
-    return frozenset(re.sub(r"[,\u00a0']", "", m).rstrip(".") for m in _NUMBER.findall(text))
-
-
-def content_words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
-
-
-def word_overlap(a: str, b: str) -> float:
-    """Shared content words over the shorter sentence's count (1.0 when either has none)."""
-    wa, wb = content_words(a), content_words(b)
-    if not wa or not wb:
-        return 1.0
-    return len(wa & wb) / min(len(wa), len(wb))
 
 
 def mismatch(candidate: str, known: str, cosine: float, config: NoveltyConfig) -> str | None:

@@ -176,6 +176,16 @@ def stall(seconds: float = 30.0) -> Route:
     return route
 
 
+def delayed(route: Route, seconds: float) -> Route:
+    """``route``, answered after ``seconds`` of silence (a slow but honest server)."""
+
+    def wrapper(h: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
+        route(h)
+
+    return wrapper
+
+
 def sequence(*routes: Route) -> Route:
     """A route that answers with the next of ``routes`` on each request (the last repeats)."""
     calls = iter(range(10**9))

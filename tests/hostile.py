@@ -52,7 +52,7 @@ def _story(topic: str, n: int) -> dict:
         "link": f"https://news.example.com/{topic}/{n}",
         "description": (
             f"The {topic} council approved plan number {n} on Monday after a long debate. "
-            f"Officials said the {topic} plan {n} will cost {n * 3 + 7} million euros over five years."
+            f"Officials said the {topic} plan {n} will cost {n * 3 + 7} million euros in all."
         ),
     }
 
@@ -77,16 +77,15 @@ def _script_feed() -> bytes:
         "&lt;p&gt;The museum council opened a new wing for modern sculpture on Friday.&lt;/p&gt;"
         "&lt;script&gt;alert(document.cookie)&lt;/script&gt;"
         "&lt;style&gt;p { color: red; font-size: 99px }&lt;/style&gt;"
-        "&lt;p onclick=\"alert(1)\"&gt;Visitors can enter the museum wing for free until March.&lt;/p&gt;"
+        "&lt;p onclick=\"alert(1)\"&gt;Visitors enter the museum wing for free.&lt;/p&gt;"
     )
     return rss([{**_story("museum", 1), "description": payload}])
 
 
 def _wrong_charset() -> bytes:
     """Declared UTF-8, actually cp1252."""
-    return rss([{**_story("bakery", 1), "title": "Café crème prices rise at the bakery"}]).decode().encode(
-        "cp1252"
-    )
+    body = rss([{**_story("bakery", 1), "title": "Café crème prices rise at the bakery"}])
+    return body.decode().encode("cp1252")
 
 
 def _no_charset() -> bytes:

@@ -9,14 +9,48 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
+from feedserver import rss
 
 KB = [sys.executable, "-m", "kb.cli"]
 REPO = Path(__file__).resolve().parents[1]
+
+
+_PLACES = "Lisbon Oslo Quito Hanoi Dakar Perth Lima Tunis Riga Sofia Accra Bern".split()
+_SUBJECTS = "council port authority university hospital railway utility museum court".split()
+_ACTIONS = "approved rejected postponed funded audited opened closed expanded".split()
+_OBJECTS = "bridge tunnel library terminal reservoir stadium clinic depot archive".split()
+
+
+def _story(rng: random.Random, feed: int, item: int) -> dict:
+    """An item stating three distinct facts (distinct words and numbers)."""
+    place, subject = rng.choice(_PLACES), rng.choice(_SUBJECTS)
+    sentences = [
+        f"The {place} {subject} {rng.choice(_ACTIONS)} the {rng.choice(_OBJECTS)} project "
+        f"worth {rng.randint(10, 990)} million on {('Monday', 'Friday')[item % 2]}."
+        for _ in range(3)
+    ]
+    return {
+        "guid": f"urn:crash:{feed}:{item}",
+        "title": f"{place} {subject} news {feed}-{item}",
+        "link": f"https://crash.example.com/{feed}/{item}",
+        "description": " ".join(sentences),
+    }
+
+
+def fixture_feeds() -> dict[str, bytes]:
+    """Six feeds of five stories; feed 5 republishes a story of feed 0 (one fact, two sources)."""
+    rng = random.Random(7)
+    feeds = {f"/feed{f}.xml": [_story(rng, f, i) for i in range(5)] for f in range(5)}
+    original = feeds["/feed0.xml"][0]
+    shared = {**original, "guid": "urn:copy", "link": "https://other.example/c", "title": "Copy"}
+    feeds["/feed5.xml"] = [shared, *(_story(rng, 5, i) for i in range(1, 5))]
+    return {path: rss(items, title=path) for path, items in feeds.items()}
 
 
 def kb_env(home: Path) -> dict[str, str]:
@@ -27,10 +61,18 @@ def kb_env(home: Path) -> dict[str, str]:
     return env
 
 
-def run_kb(home: Path, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
+def run_kb(
+    home: Path, *args: str, timeout: float = 120.0, preexec_fn=None
+) -> subprocess.CompletedProcess:
     """``kb ARGS`` on ``home``; stdout/stderr captured as text."""
     return subprocess.run(
-        [*KB, *args], capture_output=True, text=True, env=kb_env(home), timeout=timeout, cwd=REPO
+        [*KB, *args],
+        capture_output=True,
+        text=True,
+        env=kb_env(home),
+        timeout=timeout,
+        cwd=REPO,
+        preexec_fn=preexec_fn,
     )
 
 
@@ -74,21 +116,43 @@ def query_store(home: Path, sql: str, params: list | None = None) -> list[tuple]
         con.close()
 
 
+SNAPSHOT_SQL = {
+    "facts": "SELECT text FROM facts ORDER BY text",
+    "sources": "SELECT f.text, a.guid, s.sentence FROM fact_sources s "
+    "JOIN facts f ON f.id = s.fact_id JOIN articles a ON a.id = s.article_id ORDER BY 1, 2, 3",
+    "articles": "SELECT guid, url, title, content_hash FROM articles ORDER BY 1, 4",
+    "counts": "SELECT (SELECT count(*) FROM feeds), (SELECT count(*) FROM articles), "
+    "(SELECT count(*) FROM facts), (SELECT count(*) FROM fact_sources), "
+    "(SELECT count(*) FROM topics)",
+}
+
+
 def store_snapshot(home: Path) -> dict[str, object]:
     """What a user would compare between two stores: facts, their sources, articles, counts.
 
     Ids and timestamps are left out: they depend on when a run happened, not on what it learned.
     """
-    facts = query_store(home, "SELECT text FROM facts ORDER BY text")
-    sources = query_store(
-        home,
-        "SELECT f.text, a.guid, s.sentence FROM fact_sources s "
-        "JOIN facts f ON f.id = s.fact_id JOIN articles a ON a.id = s.article_id "
-        "ORDER BY 1, 2, 3",
-    )
-    articles = query_store(home, "SELECT guid, url, title, content_hash FROM articles ORDER BY 1, 4")
-    counts = {
-        table: query_store(home, f"SELECT count(*) FROM {table}")[0][0]
-        for table in ("feeds", "articles", "facts", "fact_sources", "topics")
-    }
-    return {"facts": facts, "sources": sources, "articles": articles, "counts": counts}
+    con = duckdb.connect(str(home / "kb.duckdb"), read_only=True)
+    try:
+        snapshot = {name: con.execute(sql).fetchall() for name, sql in SNAPSHOT_SQL.items()}
+    finally:
+        con.close()
+    names = ("feeds", "articles", "facts", "fact_sources", "topics")
+    snapshot["counts"] = dict(zip(names, snapshot["counts"][0], strict=True))
+    return snapshot
+
+
+def without_root_override() -> None:
+    """``preexec_fn``: a root child loses CAP_DAC_OVERRIDE/READ_SEARCH, so chmod binds it too.
+
+    Dropped from the bounding set, which survives ``exec``; a non-root child needs nothing.
+    """
+    if os.geteuid() != 0:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_capbset_drop, cap_dac_override, cap_dac_read_search = 24, 1, 2
+    for cap in (cap_dac_override, cap_dac_read_search):
+        if libc.prctl(pr_capbset_drop, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")

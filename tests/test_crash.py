@@ -1,4 +1,4 @@
-"""Fault injection: ``kb ingest`` killed with SIGKILL at random moments loses and duplicates nothing.
+"""Fault injection: ``kb ingest`` killed by SIGKILL at random moments loses and duplicates nothing.
 
 Each trial starts from the same freshly initialised home, starts an ingest of
 the fixture feeds, kills it after a random delay, then runs a normal ingest.
@@ -19,44 +19,22 @@ import time
 from pathlib import Path
 
 import pytest
-from feedserver import FeedServer, rss, static
-from kbrun import init_home, kb_json, query_store, run_kb, start_kb, store_snapshot
+from feedserver import FeedServer, static
+from kbrun import (
+    fixture_feeds,
+    init_home,
+    kb_json,
+    query_store,
+    run_kb,
+    start_kb,
+    store_snapshot,
+)
 
 from kb.base import INDEX_FILE
 from kb.index import VectorIndex
 
 KILLS = 30
 SEED = int(os.environ.get("KB_CRASH_SEED", "20261206"))
-
-_PLACES = "Lisbon Oslo Quito Hanoi Dakar Perth Lima Tunis Riga Sofia Accra Bern".split()
-_SUBJECTS = "council port authority university hospital railway utility museum court".split()
-_ACTIONS = "approved rejected postponed funded audited opened closed expanded".split()
-_OBJECTS = "bridge tunnel library terminal reservoir stadium clinic depot archive".split()
-
-
-def _story(rng: random.Random, feed: int, item: int) -> dict:
-    """An item stating three distinct facts (distinct words and numbers)."""
-    place, subject = rng.choice(_PLACES), rng.choice(_SUBJECTS)
-    sentences = [
-        f"The {place} {subject} {rng.choice(_ACTIONS)} the {rng.choice(_OBJECTS)} project "
-        f"worth {rng.randint(10, 990)} million on {('Monday', 'Friday')[item % 2]}."
-        for _ in range(3)
-    ]
-    return {
-        "guid": f"urn:crash:{feed}:{item}",
-        "title": f"{place} {subject} news {feed}-{item}",
-        "link": f"https://crash.example.com/{feed}/{item}",
-        "description": " ".join(sentences),
-    }
-
-
-def fixture_feeds() -> dict[str, bytes]:
-    """Six feeds of five stories; feed 5 republishes a story of feed 0 (one fact, two sources)."""
-    rng = random.Random(7)
-    feeds = {f"/feed{f}.xml": [_story(rng, f, i) for i in range(5)] for f in range(5)}
-    shared = {**feeds["/feed0.xml"][0], "guid": "urn:crash:copy", "link": "https://other.example/c"}
-    feeds["/feed5.xml"] = [shared, *(_story(rng, 5, i) for i in range(1, 5))]
-    return {path: rss(items, title=path) for path, items in feeds.items()}
 
 
 def _index_ids(home: Path) -> list[int]:
@@ -91,9 +69,10 @@ def test_killed_ingests_converge_to_the_uninterrupted_store(tmp_path: Path) -> N
         assert run_kb(reference, "ingest").returncode == 0
         clean_run_s = time.monotonic() - started
         expected = store_snapshot(reference)
-        assert expected["counts"]["facts"] > 50 and expected["counts"]["fact_sources"] > expected[
-            "counts"
-        ]["facts"]
+        assert (
+            expected["counts"]["facts"] > 50
+            and expected["counts"]["fact_sources"] > expected["counts"]["facts"]
+        )
 
         kills = partial = trials = 0
         while kills < KILLS:
@@ -109,8 +88,8 @@ def test_killed_ingests_converge_to_the_uninterrupted_store(tmp_path: Path) -> N
             stored = query_store(home, "SELECT count(*) FROM articles")[0][0]
             partial += 0 < stored < expected["counts"]["articles"]
             after = run_kb(home, "ingest")
-            assert after.returncode == 0, f"trial {trials} (killed at {delay:.2f} s): {after.stderr}"
             context = f"trial {trials}, killed after {delay:.2f} s (seed {SEED})"
+            assert after.returncode == 0, f"{context}: {after.stderr}"
             assert store_snapshot(home) == expected, context
             facts = [i for (i,) in query_store(home, "SELECT id FROM facts ORDER BY id")]
             assert _index_ids(home) == facts, context
@@ -118,5 +97,6 @@ def test_killed_ingests_converge_to_the_uninterrupted_store(tmp_path: Path) -> N
                 shutil.rmtree(home)
         doctor = kb_json(home, "doctor")
         assert doctor["ok"] and doctor["vectors"] == doctor["facts"] == expected["counts"]["facts"]
+    print(f"{kills} kills in {trials} trials, {partial} mid-ingestion; clean run {clean_run_s:.2f} s")
     # The kills must have hit the interesting window, not only start-up and shut-down.
     assert partial >= 5, f"only {partial} of {kills} kills left a partly ingested store"

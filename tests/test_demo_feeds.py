@@ -7,8 +7,9 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from ingest.facts import candidate_facts, numbers_in, word_overlap
+from ingest.facts import candidate_facts
 from ingest.text import clean_text
+from kb.words import numbers_in, word_overlap
 
 DEMO = Path(__file__).resolve().parents[1] / "ingest" / "demo"
 FEEDS = sorted(DEMO.glob("*.xml"))

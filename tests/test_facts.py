@@ -6,14 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.facts import (
-    candidate_facts,
-    content_words,
-    numbers_in,
-    split_sentences,
-    word_overlap,
-)
+from ingest.facts import candidate_facts, split_sentences
 from ingest.text import clean_text
+from kb.words import content_words, numbers_in, word_overlap
 
 
 def test_abbreviations_and_decimals_do_not_split_a_sentence() -> None:
@@ -36,6 +31,22 @@ def test_initials_do_not_split_a_sentence() -> None:
 def test_lowercase_after_e_g_is_not_a_new_sentence() -> None:
     """An "e.g." followed by lower case continues the sentence."""
     assert len(split_sentences("Some fruit, e.g. apples, was sold at the market.")) == 1
+
+
+def test_brand_names_in_lower_case_can_open_a_sentence() -> None:
+    """A sentence starting with "iOS" or "eBay" is still a new sentence."""
+    assert split_sentences("The update shipped late. iOS 11.2 fixed the bug.") == [
+        "The update shipped late.",
+        "iOS 11.2 fixed the bug.",
+    ]
+
+
+def test_missing_space_after_a_question_mark_still_splits() -> None:
+    """A sloppy feed's "do?Archiving" is two sentences."""
+    assert split_sentences("What does it do?Archiving frees up space.") == [
+        "What does it do?",
+        "Archiving frees up space.",
+    ]
 
 
 def test_german_ordinal_dates_do_not_split() -> None:
@@ -148,6 +159,12 @@ def test_exact_repeats_are_kept_once() -> None:
     ]
 
 
+def test_sentences_differing_only_in_a_number_are_both_kept() -> None:
+    """Profits that "rose 5%" and "rose 7%" are two facts, not a repeat."""
+    text = "Profits at the bakery rose 5% in May.\nProfits at the bakery rose 7% in May."
+    assert len(candidate_facts(text)) == 2
+
+
 def test_script_text_in_feed_html_never_becomes_a_fact() -> None:
     """Feed HTML with a script: its code is nowhere in the candidates."""
     html = "<p>The library reopened on Monday after two years.</p><script>var x='SECRET'</script>"
@@ -159,6 +176,13 @@ def test_numbers_are_normalised() -> None:
     assert numbers_in("1,000 people") == numbers_in("1000 people") == frozenset({"1000"})
     assert numbers_in("rose 3,5 %") == numbers_in("rose 3.5 percent") == frozenset({"3.5%"})
     assert numbers_in("3.5 million crowns") == numbers_in("3,500,000 crowns")
+
+
+def test_money_shorthand_and_spaced_thousands_are_normalised() -> None:
+    """£95m, $95 million, 95,000,000 and 95 000 000 are one number."""
+    expected = frozenset({"95000000"})
+    assert numbers_in("a £95m deal") == numbers_in("a $95 million deal") == expected
+    assert numbers_in("95,000,000 people") == numbers_in("95 000 000 people") == expected
 
 
 def test_numbers_keep_years_and_decimals() -> None:

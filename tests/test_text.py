@@ -154,3 +154,17 @@ def test_thousands_of_unclosed_tags_do_not_crash() -> None:
     html = "<div><font>" * 3000 + "Deep text.<script>hidden()</script>"
     assert clean_text(html) == "Deep text."
     assert extract_article_text(html) == "Deep text."
+
+
+def test_article_written_with_bare_divs_is_extracted() -> None:
+    """Paragraphs written as <div>s of text are found like <p>s, menus still dropped."""
+    page = (
+        "<body><div class='menu'><div><a href='/'>Home</a> <a href='/a'>About</a></div></div>"
+        "<div class='story'><div>The harbour board met on Monday, for three hours, in public.</div>"
+        "<div>It approved the new fish hall, which will cost 4.8 million crowns, in May.</div>"
+        "</div></body>"
+    )
+    assert extract_article_text(page) == (
+        "The harbour board met on Monday, for three hours, in public.\n\n"
+        "It approved the new fish hall, which will cost 4.8 million crowns, in May."
+    )
