@@ -63,9 +63,7 @@ def add_parser(subparsers) -> None:
         cmd.set_defaults(func=run)
     sub.choices["beir"].add_argument("--no-bm25", action="store_true", help="dense only")
     sub.choices["csn"].add_argument("--no-bm25", action="store_true", help="dense only")
-    sub.choices["sts"].add_argument(
-        "--split", default="test", help="STS-B/SICK split (default test)"
-    )
+    sub.choices["sts"].add_argument("--split", default="test", help="STS-B/SICK split (default test)")
     sub.choices["sts"].add_argument(
         "--perturb", type=float, default=0.0, help="fraction of characters hit by typos (e.g. 0.1)"
     )
@@ -83,12 +81,14 @@ def add_parser(subparsers) -> None:
         epilog="example: " + _EXAMPLES["all"],
     )
     everything.add_argument("--data", type=Path, required=True, help="a shared/data-style folder")
-    everything.add_argument(
-        "--out", type=Path, required=True, help="folder for results and reports"
-    )
+    everything.add_argument("--out", type=Path, required=True, help="folder for results and reports")
     everything.add_argument("--quick", action="store_true", help="smaller SentEval/speed sets")
+    everything.add_argument("--task", action="append", dest="tasks", help="run only these tasks (repeatable)")
     everything.add_argument(
-        "--task", action="append", dest="tasks", help="run only these tasks (repeatable)"
+        "--merge",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="carry over rows of an earlier results.json this run does not re-measure",
     )
     everything.set_defaults(func=run)
     report = sub.add_parser(
@@ -118,13 +118,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     command = args.eval_command
-    specs = args.encoders or (["default", "minilm"] if command == "all" else ["default"])
     if command == "report":
         from eval.report import write_reports
 
         for path in write_reports(args.dir / "results.json"):
             print(path)
         return 0
+    specs = args.encoders or (["default", "minilm"] if command == "all" else ["default"])
     if command == "all":
         from eval.run_all import TASKS, RunConfig, run_all
 
@@ -142,6 +142,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 encoders=specs,
                 quick=args.quick,
                 tasks=tuple(args.tasks or TASKS),
+                merge=args.merge,
             )
         )
         print(
@@ -178,12 +179,9 @@ def _evaluate(command: str, args: argparse.Namespace, specs: list[str]) -> list[
         ]
         return [novelty.evaluate_novelty(*pair, e) for pair in map(tuple, sets) for e in encoders]
     cfg = speed.SpeedConfig.quick() if args.quick else speed.SpeedConfig()
-    results = [
-        speed.encoding_speed(e, speed.news_sentences(args.data, cfg.n_sentences), "news", cfg)
-        for e in encoders
-    ]
-    speed.add_ratios(results)
-    return results + [speed.faiss_latency(n, cfg) for n in cfg.index_sizes]
+    results = speed.throughput_results(args.data, encoders, cfg)
+    results += [speed.faiss_latency(n, cfg) for n in cfg.index_sizes]
+    return results + [speed.ingest_replay(args.data / "news" / "feeds", spec) for spec in specs]
 
 
 def _print(results: list[TaskResult], as_json: bool) -> None:

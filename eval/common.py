@@ -109,9 +109,7 @@ class CachedEncoder:
         self, texts: Sequence[str], batch_size: int | None = None, normalize: bool = True
     ) -> np.ndarray:
         if not normalize:
-            return self.inner.encode(
-                list(texts), batch_size=batch_size or self.batch_size, normalize=False
-            )
+            return self.inner.encode(list(texts), batch_size=batch_size or self.batch_size, normalize=False)
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
             vectors = self.inner.encode(missing, batch_size=batch_size or self.batch_size)

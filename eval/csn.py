@@ -41,9 +41,7 @@ def load_mean_relevance(path: str | Path) -> dict[str, dict[str, float]]:
             query, doc, score = row
             qrels.setdefault(query, {})[doc] = float(score)
         except ValueError:
-            raise EvalDataError(
-                f"{path}: line {number} is not query-id, corpus-id, score"
-            ) from None
+            raise EvalDataError(f"{path}: line {number} is not query-id, corpus-id, score") from None
     if not qrels:
         raise EvalDataError(f"{path}: no judgements")
     return qrels
@@ -85,9 +83,7 @@ def evaluate_csn(
     mean_rel = load_mean_relevance(folder / "qrels" / MEAN_QRELS)
     missing = set(mean_rel) - set(data.queries)
     if missing:
-        raise EvalDataError(
-            f"{folder / 'queries.jsonl'}: lacks judged queries {sorted(missing)[:3]}"
-        )
+        raise EvalDataError(f"{folder / 'queries.jsonl'}: lacks judged queries {sorted(missing)[:3]}")
     doc_ids, doc_texts = data.doc_ids, data.doc_texts()
     query_ids = list(mean_rel)
     scorers = {}
@@ -106,9 +102,7 @@ def evaluate_csn(
         predictions = {q: ranking(scores) for q, scores in run.items()}
         metrics = {
             "ndcg_within": challenge_ndcg(predictions, mean_rel, True),
-            "ndcg_all": challenge_ndcg(
-                {q: r[:100] for q, r in predictions.items()}, mean_rel, False
-            ),
+            "ndcg_all": challenge_ndcg({q: r[:100] for q, r in predictions.items()}, mean_rel, False),
         } | retrieval_metrics(run, data.qrels)
         results.append(
             TaskResult(

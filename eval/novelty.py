@@ -50,9 +50,7 @@ def mrpc_pairs(senteval_folder: str | Path, split: str) -> FactPairs:
     """MRPC pairs of ``split``; paraphrase = the same fact."""
     data = load_task(senteval_folder, "MRPC")
     pairs = data.texts[split]
-    return FactPairs(
-        "MRPC", split, [a for a, _ in pairs], [b for _, b in pairs], data.labels[split] == "1"
-    )
+    return FactPairs("MRPC", split, [a for a, _ in pairs], [b for _, b in pairs], data.labels[split] == "1")
 
 
 def stsb_pairs(stsb_path: str | Path, split: str) -> FactPairs:

@@ -62,16 +62,17 @@ def _methods(cells: dict) -> list[str]:
     return sorted({m for by_method in cells.values() for m in by_method})
 
 
+def _primary_grid(cells: dict) -> tuple[list[str], list[list[str]]]:
+    """(header, body) with one row per encoder and one column per dataset (split)."""
+    header = ["encoder"] + [f"{d} ({s})" for d, s in cells]
+    body = [[m] + [_fmt(cells[key].get(m)) for key in cells] for m in _methods(cells)]
+    return header, body
+
+
 def _fmt(value: float | None) -> str:
     if value is None:
         return "–"
-    return (
-        f"{value:.4f}"
-        if abs(value) < 1.5
-        else f"{value:.1f}"
-        if abs(value) >= 100
-        else f"{value:.2f}"
-    )
+    return f"{value:.4f}" if abs(value) < 1.5 else f"{value:.1f}" if abs(value) >= 100 else f"{value:.2f}"
 
 
 def _markdown_table(header: list[str], body: list[list[str]]) -> str:
@@ -83,9 +84,7 @@ def _detail_tables(rows: list[dict]) -> dict[str, tuple[list[str], list[list[str
     """task -> (header, body) listing every metric of every (dataset, encoder)."""
     grouped: dict = defaultdict(lambda: defaultdict(dict))
     for row in rows:
-        grouped[row["task"]][(row["dataset"], row["split"], row["encoder"])][row["metric"]] = row[
-            "value"
-        ]
+        grouped[row["task"]][(row["dataset"], row["split"], row["encoder"])][row["metric"]] = row["value"]
     out = {}
     for task, cells in grouped.items():
         metrics = list(dict.fromkeys(m for values in cells.values() for m in values))
@@ -106,19 +105,13 @@ def render_markdown(results: dict) -> str:
     rows = results["rows"]
     parts = ["# newskb evaluation report", "", _provenance(rows), ""]
     for task, cells in primary_table(rows).items():
-        methods = _methods(cells)
         parts += [f"## {TASK_TITLES.get(task, task)}", ""]
-        body = [[f"{d} ({s})"] + [_fmt(c.get(m)) for m in methods] for (d, s), c in cells.items()]
-        parts += [_markdown_table(["dataset"] + methods, body), ""]
+        parts += [_markdown_table(*_primary_grid(cells)), ""]
     parts += ["## All metrics", ""]
     for task, (header, body) in _detail_tables(rows).items():
         parts += [f"### {task}", "", _markdown_table(header, body), ""]
     if results.get("skipped"):
-        parts += (
-            ["## Skipped", ""]
-            + [f"- {s['step']}: {s['reason']}" for s in results["skipped"]]
-            + [""]
-        )
+        parts += ["## Skipped", ""] + [f"- {s['step']}: {s['reason']}" for s in results["skipped"]] + [""]
     return "\n".join(parts)
 
 
@@ -148,7 +141,7 @@ def bar_chart(title: str, cells: dict) -> str:
         ha="right",
     )
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(axis="y", alpha=0.3)
     encoded = _png(fig)
     plt.close(fig)
@@ -191,9 +184,7 @@ def scatter_chart(points: dict[str, tuple[float, float]]) -> str:
 
 def _html_table(header: list[str], body: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body
-    )
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body)
     return f"<table><tr>{head}</tr>{rows}</table>"
 
 
@@ -220,20 +211,17 @@ def render_html(results: dict) -> str:
         )
     for task, cells in primary_table(rows).items():
         title = TASK_TITLES.get(task, task)
-        methods = _methods(cells)
-        body = [[f"{d} ({s})"] + [_fmt(c.get(m)) for m in methods] for (d, s), c in cells.items()]
         parts.append(
             f"<h2>{html.escape(title)}</h2><img alt='{html.escape(task)}' "
             f"src='data:image/png;base64,{bar_chart(title, cells)}'>"
         )
-        parts.append(_html_table(["dataset"] + methods, body))
+        parts.append(_html_table(*_primary_grid(cells)))
     parts.append("<h2>All metrics</h2>")
     for task, (header, body) in _detail_tables(rows).items():
         parts.append(f"<h3>{html.escape(task)}</h3>" + _html_table(header, body))
     if results.get("skipped"):
         items = "".join(
-            f"<li>{html.escape(s['step'])}: {html.escape(s['reason'])}</li>"
-            for s in results["skipped"]
+            f"<li>{html.escape(s['step'])}: {html.escape(s['reason'])}</li>" for s in results["skipped"]
         )
         parts.append(f"<h2>Skipped</h2><ul>{items}</ul>")
     parts.append("</body></html>")

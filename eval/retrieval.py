@@ -66,10 +66,7 @@ class BeirData:
         return list(self.corpus)
 
     def doc_texts(self) -> list[str]:
-        return [
-            f"{doc.get('title') or ''} {doc.get('text') or ''}".strip()
-            for doc in self.corpus.values()
-        ]
+        return [f"{doc.get('title') or ''} {doc.get('text') or ''}".strip() for doc in self.corpus.values()]
 
     def counts(self) -> dict[str, int]:
         return {
@@ -105,9 +102,7 @@ def load_beir(folder: str | Path, split: str = "test") -> BeirData:
     except (ValueError, IndexError) as exc:
         raise EvalDataError(f"{loader.qrels_file}: malformed qrels row ({exc})") from None
     except KeyError as exc:
-        raise EvalDataError(
-            f"{loader.qrels_file}: names a query not in queries.jsonl: {exc}"
-        ) from None
+        raise EvalDataError(f"{loader.qrels_file}: names a query not in queries.jsonl: {exc}") from None
     if not corpus or not qrels:
         raise EvalDataError(f"{folder}: empty corpus or qrels for split {split!r}")
     return BeirData(corpus=corpus, queries=queries, qrels=qrels)
@@ -176,9 +171,7 @@ def rrf_scores(a: np.ndarray, b: np.ndarray, k: int = 60, depth: int = 100) -> n
     return fused
 
 
-def convex_scores(
-    dense: np.ndarray, lexical: np.ndarray, weight: float, depth: int = 100
-) -> np.ndarray:
+def convex_scores(dense: np.ndarray, lexical: np.ndarray, weight: float, depth: int = 100) -> np.ndarray:
     """w * minmax(dense) + (1 - w) * minmax(bm25) over the union of both top-``depth``;
     documents outside the union get -inf."""
     union = top_k_mask(dense, depth) | top_k_mask(lexical, depth)
@@ -199,9 +192,7 @@ def run_from_scores(
     top = np.argpartition(-scores, min(k, scores.shape[1]) - 1, axis=1)[:, :k]
     run = {}
     for row, qid in enumerate(query_ids):
-        run[qid] = {
-            doc_ids[j]: float(scores[row, j]) for j in top[row] if np.isfinite(scores[row, j])
-        }
+        run[qid] = {doc_ids[j]: float(scores[row, j]) for j in top[row] if np.isfinite(scores[row, j])}
     return run
 
 
@@ -286,9 +277,7 @@ def evaluate_beir(
             )
         )
     for encoder in encoders:
-        log.info(
-            "retrieval %s: embedding %d documents with %s", dataset, len(doc_texts), encoder.name
-        )
+        log.info("retrieval %s: embedding %d documents with %s", dataset, len(doc_texts), encoder.name)
         dense = DenseScorer(encoder, doc_texts)
         scorers = {encoder.name: dense.scores}
         dense_cfg = {"doc_text": "title + ' ' + text", "similarity": "cosine (exact)"}

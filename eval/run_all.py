@@ -35,6 +35,9 @@ class RunConfig:
     tasks: tuple[str, ...] = TASKS
     bm25: bool = True
     typo_rate: float = 0.1
+    # Rows of an earlier results.json to carry over where this run measured nothing
+    # for the same (task, dataset, encoder): adds a new encoder to an existing report.
+    merge: Path | None = None
 
 
 def _sts(data: Path, encoder) -> list[TaskResult]:
@@ -78,31 +81,27 @@ def _steps(config: RunConfig, loaded: list[tuple[str, object]]) -> list[tuple[st
             steps.append((f"retrieval {folder.name}", run))
     if "csn" in config.tasks:
         for folder in _beir_folders(data / "codesearchnet"):
-            steps.append(
-                (f"csn {folder.name}", partial(csn.evaluate_csn, folder, encoders, config.bm25))
-            )
+            steps.append((f"csn {folder.name}", partial(csn.evaluate_csn, folder, encoders, config.bm25)))
     cap = QUICK_SENTEVAL_CAP if config.quick else None
     for enc in encoders:
         if "sts" in config.tasks:
             steps.append((f"sts {enc.name}", partial(_sts, data, enc)))
-            steps.append(
-                (f"sts typos {enc.name}", partial(_sts_typos, data, enc, config.typo_rate))
-            )
+            steps.append((f"sts typos {enc.name}", partial(_sts_typos, data, enc, config.typo_rate)))
         if "senteval" in config.tasks:
             from eval.senteval import ALL_TASKS
 
             for task in ALL_TASKS:
-                steps.append(
-                    (f"senteval {task} {enc.name}", partial(_senteval, data, task, enc, cap))
-                )
+                steps.append((f"senteval {task} {enc.name}", partial(_senteval, data, task, enc, cap)))
         if "novelty" in config.tasks:
             for dataset in ("MRPC", "STS-B"):
-                steps.append(
-                    (f"novelty {dataset} {enc.name}", partial(_novelty, data, dataset, enc))
-                )
+                steps.append((f"novelty {dataset} {enc.name}", partial(_novelty, data, dataset, enc)))
     if "speed" in config.tasks:
         steps += _speed_steps(config, encoders, speed, [spec for spec, _ in loaded])
     return steps
+
+
+def _listed(evaluate: Callable[..., TaskResult], *args) -> list[TaskResult]:
+    return [evaluate(*args)]
 
 
 def _beir_folders(root: Path) -> list[Path]:
@@ -112,26 +111,17 @@ def _beir_folders(root: Path) -> list[Path]:
 def _speed_steps(config: RunConfig, encoders: list, speed, specs: list[str]) -> list:
     cfg = speed.SpeedConfig.quick() if config.quick else speed.SpeedConfig()
 
-    def throughput() -> list[TaskResult]:
-        inputs = {
-            "news": speed.news_sentences(config.data, cfg.n_sentences),
-            "scifact-docs": speed.scifact_documents(config.data, cfg.n_documents),
-        }
-        results = [
-            speed.encoding_speed(e, texts, name, cfg)
-            for name, texts in inputs.items()
-            for e in encoders
-        ]
-        speed.add_ratios(results)
-        return results
-
-    steps = [("speed encoders", throughput)]
-    steps += [(f"faiss {n}", lambda n=n: [speed.faiss_latency(n, cfg)]) for n in cfg.index_sizes]
+    steps = [("speed encoders", partial(speed.throughput_results, config.data, encoders, cfg))]
+    steps += [(f"faiss {n}", partial(_listed, speed.faiss_latency, n, cfg)) for n in cfg.index_sizes]
     feeds = config.data / "news" / "feeds"
-    steps += [
-        (f"ingest replay {spec}", lambda s=spec: [speed.ingest_replay(feeds, s)]) for spec in specs
-    ]
+    steps += [(f"ingest replay {spec}", partial(_listed, speed.ingest_replay, feeds, spec)) for spec in specs]
     return steps
+
+
+def merged_rows(earlier: list[dict], new: list[dict]) -> list[dict]:
+    """``earlier`` rows not re-measured in ``new`` (by task, dataset, encoder), then ``new``."""
+    measured = {(r["task"], r["dataset"], r["encoder"]) for r in new}
+    return [r for r in earlier if (r["task"], r["dataset"], r["encoder"]) not in measured] + new
 
 
 def _save(path: Path, rows: list[dict], skipped: list[dict]) -> None:
@@ -142,11 +132,12 @@ def _save(path: Path, rows: list[dict], skipped: list[dict]) -> None:
 
 def run_all(config: RunConfig, provenance: Provenance | None = None) -> Path:
     """Run every step, save results.json, render the reports; returns results.json's path."""
-    from eval.report import write_reports
+    from eval.report import load_results, write_reports
 
     provenance = provenance or current_provenance()
     config.out.mkdir(parents=True, exist_ok=True)
     results_path = config.out / "results.json"
+    earlier = load_results(config.merge)["rows"] if config.merge else []
     rows: list[dict] = []
     skipped: list[dict] = []
     loaded = []
@@ -167,8 +158,8 @@ def run_all(config: RunConfig, provenance: Provenance | None = None) -> Path:
         for result in results:
             result.config = result.config | {"quick": config.quick}
             rows += rows_from(result, provenance)
-        _save(results_path, rows, skipped)
-    _save(results_path, rows, skipped)
+        _save(results_path, merged_rows(earlier, rows), skipped)
+    _save(results_path, merged_rows(earlier, rows), skipped)
     write_reports(results_path)
     return results_path
 

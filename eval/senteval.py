@@ -117,9 +117,7 @@ def _best_c(x: np.ndarray, y: np.ndarray, config: SentEvalConfig, dev=None) -> f
     if dev is None:
         from sklearn.model_selection import train_test_split
 
-        x, x_dev, y, y_dev = train_test_split(
-            x, y, test_size=0.1, random_state=config.seed, stratify=y
-        )
+        x, x_dev, y, y_dev = train_test_split(x, y, test_size=0.1, random_state=config.seed, stratify=y)
     else:
         x_dev, y_dev = dev
     scores = {c: _fit(x, y, c, config).score(x_dev, y_dev) for c in config.c_grid}
@@ -140,9 +138,7 @@ def _cross_validated(x: np.ndarray, y: np.ndarray, config: SentEvalConfig) -> di
     }
 
 
-def evaluate_senteval(
-    data: LabelledSet, encoder, config: SentEvalConfig = SentEvalConfig()
-) -> TaskResult:
+def evaluate_senteval(data: LabelledSet, encoder, config: SentEvalConfig = SentEvalConfig()) -> TaskResult:
     """Accuracy x100 (and MRPC F1) of logistic regression on frozen embeddings."""
     cfg = {
         "classifier": "sklearn LogisticRegression (lbfgs, L2)",
@@ -164,9 +160,7 @@ def evaluate_senteval(
             counts={"examples": len(texts)},
             config=cfg,
         )
-    train_texts, y_train = _capped(
-        data.texts["train"], data.labels["train"], config.cap, config.seed
-    )
+    train_texts, y_train = _capped(data.texts["train"], data.labels["train"], config.cap, config.seed)
     x_train = _features(encoder, train_texts)
     x_test, y_test = _features(encoder, data.texts["test"]), data.labels["test"]
     dev = None
@@ -181,9 +175,7 @@ def evaluate_senteval(
 
         metrics["f1"] = float(f1_score(y_test, predicted, pos_label="1") * 100)
     cfg.update(protocol="train/test, C chosen on " + ("dev" if dev else "10% of train"), c=c)
-    counts = {"train": len(train_texts), "test": len(y_test)} | (
-        {"dev": len(dev[1])} if dev else {}
-    )
+    counts = {"train": len(train_texts), "test": len(y_test)} | ({"dev": len(dev[1])} if dev else {})
     return TaskResult(
         "senteval", data.task, "test", encoder.name, metrics, PRIMARY, counts=counts, config=cfg
     )

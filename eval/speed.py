@@ -115,9 +115,7 @@ def encoding_speed(encoder, texts: Sequence[str], name: str, config: SpeedConfig
     torch.set_num_threads(config.threads)
     inner = getattr(encoder, "inner", encoder)  # time the model, not the run's text cache
     inner.encode(list(texts[: config.batch_size]), batch_size=config.batch_size)
-    _, seconds, peak = peak_rss_during(
-        lambda: inner.encode(list(texts), batch_size=config.batch_size)
-    )
+    _, seconds, peak = peak_rss_during(lambda: inner.encode(list(texts), batch_size=config.batch_size))
     return TaskResult(
         task="speed",
         dataset=name,
@@ -136,6 +134,18 @@ def encoding_speed(encoder, texts: Sequence[str], name: str, config: SpeedConfig
             "device": _device(inner),
         },
     )
+
+
+def throughput_results(data_root: str | Path, encoders: Sequence, config: SpeedConfig) -> list[TaskResult]:
+    """Throughput of every encoder on the news sentences and the SciFact documents,
+    with ratios against MiniLM when it is among them."""
+    inputs = {
+        "news": news_sentences(data_root, config.n_sentences),
+        "scifact-docs": scifact_documents(data_root, config.n_documents),
+    }
+    results = [encoding_speed(e, texts, name, config) for name, texts in inputs.items() for e in encoders]
+    add_ratios(results)
+    return results
 
 
 def _device(encoder) -> str:

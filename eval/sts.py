@@ -44,9 +44,7 @@ def _read_rows(path: Path, min_fields: int) -> list[list[str]]:
         rows = [r for r in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE) if r]
     for number, row in enumerate(rows, start=1):
         if len(row) < min_fields:
-            raise EvalDataError(
-                f"{path}: line {number} has {len(row)} fields, expected {min_fields}"
-            )
+            raise EvalDataError(f"{path}: line {number} has {len(row)} fields, expected {min_fields}")
     return rows
 
 
@@ -71,9 +69,7 @@ def load_stsb(path: str | Path, split: str = "test") -> PairSet:
     path = Path(path)
     if path.is_dir():
         path = (
-            path / "stsbenchmark.tsv"
-            if (path / "stsbenchmark.tsv").is_file()
-            else path / f"sts-{split}.csv"
+            path / "stsbenchmark.tsv" if (path / "stsbenchmark.tsv").is_file() else path / f"sts-{split}.csv"
         )
     require_file(path, "STS-B")
     if path.suffix == ".tsv":
@@ -94,11 +90,7 @@ def load_sick(path: str | Path, split: str = "test") -> PairSet:
     """SICK relatedness (SICK-R) pairs from ``sick_r.tsv`` or the SemEval-2014 files."""
     path = Path(path)
     if path.is_dir():
-        path = (
-            path / "sick_r.tsv"
-            if (path / "sick_r.tsv").is_file()
-            else path / _SICK_SPLITS.get(split, "")
-        )
+        path = path / "sick_r.tsv" if (path / "sick_r.tsv").is_file() else path / _SICK_SPLITS.get(split, "")
     require_file(path, "SICK-R")
     if path.name == "sick_r.tsv":
         return _tsv_with_split(path, "SICK-R", split)
@@ -120,18 +112,14 @@ def load_sts_folder(folder: str | Path) -> list[PairSet]:
         sentences = input_path.read_text(encoding="utf-8", errors="replace").splitlines()
         gold = gold_path.read_text(encoding="utf-8").splitlines()
         if len(sentences) != len(gold):
-            raise EvalDataError(
-                f"{gold_path}: {len(gold)} lines but {input_path.name} has {len(sentences)}"
-            )
+            raise EvalDataError(f"{gold_path}: {len(gold)} lines but {input_path.name} has {len(sentences)}")
         rows = []
         for number, (line, score) in enumerate(zip(sentences, gold, strict=True), start=1):
             if not score.strip():
                 continue
             fields = line.split("\t")
             if len(fields) < 2:
-                raise EvalDataError(
-                    f"{input_path}: line {number} is not two tab-separated sentences"
-                )
+                raise EvalDataError(f"{input_path}: line {number} is not two tab-separated sentences")
             rows.append((fields[0], fields[1], score.strip()))
         name = input_path.name.split(".input.", 1)[1].removesuffix(".txt")
         sets.append(_pairs(f"{folder.name}:{name}", "test", gold_path, rows))

@@ -142,12 +142,14 @@ def fetch(
         body = None
     elif status != 200:
         raise _status_error(status, headers, current)
+    # A 304 need not repeat the validators: the ones sent are still the current ones.
+    unchanged = status == 304
     return FetchResult(
         url=current,
         status=status,
         body=body,
-        etag=headers.get("etag"),
-        last_modified=headers.get("last-modified"),
+        etag=headers.get("etag") or (etag if unchanged else None),
+        last_modified=headers.get("last-modified") or (last_modified if unchanged else None),
         content_type=headers.get("content-type"),
         permanent_url=permanent_url,
     )
@@ -175,9 +177,7 @@ def _next_hop(current: str, headers: dict[str, str], seen: list[str], config: Fe
 def _status_error(status: int, headers: dict[str, str], url: str) -> FetchError:
     """The FetchError for a final non-200, non-304 status."""
     if status in GONE_STATUSES:
-        return FetchError(
-            FetchErrorKind.GONE, f"HTTP {status}: feed is gone", url=url, status=status
-        )
+        return FetchError(FetchErrorKind.GONE, f"HTTP {status}: feed is gone", url=url, status=status)
     if status in RATE_LIMIT_STATUSES:
         retry = parse_retry_after(headers.get("retry-after"))
         advice = f", retry after {retry:.0f} s" if retry is not None else ""
@@ -236,9 +236,7 @@ def _request(
         return response.status, headers, body
     except FetchError:
         if timer.expired:  # the deadline's shutdown surfaced as a short or broken body
-            raise FetchError(
-                FetchErrorKind.TIMEOUT, _timeout_message(timer, config), url=url
-            ) from None
+            raise FetchError(FetchErrorKind.TIMEOUT, _timeout_message(timer, config), url=url) from None
         raise
     except TimeoutError:
         raise FetchError(FetchErrorKind.TIMEOUT, _timeout_message(timer, config), url=url) from None
@@ -246,9 +244,7 @@ def _request(
         raise FetchError(FetchErrorKind.TLS, f"TLS error: {e.reason or e}", url=url) from None
     except (OSError, http.client.HTTPException) as e:
         if timer.expired:
-            raise FetchError(
-                FetchErrorKind.TIMEOUT, _timeout_message(timer, config), url=url
-            ) from None
+            raise FetchError(FetchErrorKind.TIMEOUT, _timeout_message(timer, config), url=url) from None
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise FetchError(FetchErrorKind.NETWORK, f"network error: {detail}", url=url) from None
     finally:
@@ -324,9 +320,7 @@ class _Decompressor:
         elif encoding in ("", "identity"):
             self._zlib = None
         else:
-            raise FetchError(
-                FetchErrorKind.HTTP, f"unsupported Content-Encoding {encoding!r}", url=url
-            )
+            raise FetchError(FetchErrorKind.HTTP, f"unsupported Content-Encoding {encoding!r}", url=url)
         self._encoding = encoding
         self._config, self._url = config, url
         self._parts: list[bytes] = []
@@ -343,9 +337,7 @@ class _Decompressor:
             self._append(chunk, received)
             return
         try:
-            data = self._zlib.decompress(
-                chunk, self._config.max_decompressed_bytes + 1 - self._size
-            )
+            data = self._zlib.decompress(chunk, self._config.max_decompressed_bytes + 1 - self._size)
         except zlib.error as e:
             raise FetchError(
                 FetchErrorKind.HTTP, f"corrupt {self._encoding} body: {e}", url=self._url

@@ -82,22 +82,14 @@ def parse_feed(
     text = decode_document(body, content_type, warnings)
     _refuse_entity_declarations(text)
     _refuse_non_feed(text, content_type)
-    data = feedparser.parse(
-        io.BytesIO(text.encode("utf-8")),
-        response_headers={
-            "content-type": "application/xml; charset=utf-8",
-            "content-location": url,  # the base for relative links
-        },
-    )
+    data = _feedparser(text, url)
     raw_entries = data.entries
     if data.bozo and not raw_entries:
         if not data.get("version") and not data.feed:
             raise FeedError(f"not a feed: {_bozo_reason(data)}")
         raise FeedError(f"malformed XML: {_bozo_reason(data)}")
     elif data.bozo:
-        warnings.append(
-            f"malformed XML, recovered {len(raw_entries)} entries: {_bozo_reason(data)}"
-        )
+        warnings.append(f"malformed XML, recovered {len(raw_entries)} entries: {_bozo_reason(data)}")
     if not data.get("version") and not raw_entries:
         raise FeedError("not a feed: no RSS, Atom or RDF elements found")
     if len(raw_entries) > MAX_ENTRIES:
@@ -111,6 +103,22 @@ def parse_feed(
     for warning in warnings:
         log.warning("%s: %s", url, warning)
     return ParsedFeed(title=title, entries=entries, warnings=warnings)
+
+
+def _feedparser(text: str, url: str) -> feedparser.FeedParserDict:
+    """feedparser's result for ``text``; its own crashes on hostile input become a FeedError."""
+    try:
+        return feedparser.parse(
+            io.BytesIO(text.encode("utf-8")),
+            response_headers={
+                "content-type": "application/xml; charset=utf-8",
+                "content-location": url,  # the base for relative links
+            },
+        )
+    # Why so broad: fuzzing real feeds found feedparser raising TypeError and KeyError on
+    # mangled documents; one hostile feed must fail alone, never stop the run.
+    except Exception as exc:  # noqa: BLE001
+        raise FeedError(f"feed parser failed: {type(exc).__name__}: {exc}") from exc
 
 
 def decode_document(body: bytes, content_type: str | None, warnings: list[str]) -> str:
@@ -137,7 +145,10 @@ def decode_document(body: bytes, content_type: str | None, warnings: list[str]) 
         except UnicodeDecodeError:
             if source != "fallback":
                 warnings.append(f"bytes do not match the {source}'s charset {encoding!r}")
-            continue
+                continue
+            text = _mostly_utf8(body, encoding, warnings)
+            if text is None:
+                continue
         if source == "fallback" and len(candidates) > 2:
             warnings.append(f"decoded as {encoding}")
         # Leading blank lines before "<?xml" make strict parsers reject the document.
@@ -147,13 +158,28 @@ def decode_document(body: bytes, content_type: str | None, warnings: list[str]) 
     return body.decode("latin-1").lstrip()
 
 
+def _mostly_utf8(body: bytes, encoding: str, warnings: list[str]) -> str | None:
+    """UTF-8 text with a few stray bytes replaced, or None when the bytes are another charset.
+
+    A UTF-8 feed with one pasted cp1252 byte should not turn every accented letter into
+    mojibake; a cp1252 feed has (almost) no valid multi-byte sequences at all.
+    """
+    if encoding != "utf-8":
+        return None
+    text = body.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    valid = sum(1 for ch in text if ord(ch) > 127) - bad
+    if valid <= bad:
+        return None
+    warnings.append(f"invalid UTF-8 bytes replaced: {bad}")
+    return text
+
+
 def _refuse_entity_declarations(text: str) -> None:
     prolog = text[: _root_start(text)]
     doctype = _DOCTYPE.search(prolog)
     if doctype and _ENTITY_DECL.search(prolog, doctype.start()):
-        raise FeedError(
-            "refused: the DOCTYPE declares entities (entity expansion or external entity attack)"
-        )
+        raise FeedError("refused: the DOCTYPE declares entities (entity expansion or external entity attack)")
 
 
 def _root_start(text: str) -> int:

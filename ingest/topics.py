@@ -8,9 +8,9 @@ are boosted, since the story's main entity is what a reader searches for. Langua
 stopword list here (Kannada) or no spaces (Chinese) fall back to frequent word n-grams and
 frequent character n-grams respectively.
 
-Running topics are centroids compared by cosine. A centroid is the exact running mean of its
-member vectors (not re-normalised between updates, which would make it drift toward the
-latest members); ``assign_topic`` normalises on the fly.
+Running topics are centroids compared by cosine. The store keeps each topic's sum of member
+vectors (its direction is the exact mean's; re-normalising after every update would drift
+toward the latest members); ``assign_topic`` normalises on the fly.
 """
 
 from __future__ import annotations
@@ -181,21 +181,3 @@ def assign_topic(
     best = int(np.argmax(scores))
     score = float(scores[best])
     return (best if score >= threshold else None), score
-
-
-def updated_centroid(centroid: np.ndarray, count: int, vector: np.ndarray) -> np.ndarray:
-    """Running mean after one more member: ``centroid`` is the mean of ``count`` vectors.
-
-    Store the result as it is (float64, not normalised): it stays the exact mean of every
-    member however many updates follow. Normalise only a copy for cosine search;
-    ``assign_topic`` does that itself.
-    """
-    if count < 0:
-        raise ValueError(f"a topic cannot have {count} members")
-    vector = np.asarray(vector, dtype=np.float64).reshape(-1)
-    if count == 0:
-        return vector.copy()
-    centroid = np.asarray(centroid, dtype=np.float64).reshape(-1)
-    if centroid.shape != vector.shape:
-        raise ValueError(f"centroid of dim {centroid.shape[0]} vs vector of dim {vector.shape[0]}")
-    return centroid + (vector - centroid) / (count + 1)

@@ -209,41 +209,6 @@ class Store:
         frame = pd.DataFrame(rows)  # noqa: F841 - DuckDB reads the local by name
         self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
 
-    def insert_article(self, row: dict) -> int:
-        article_id = self.next_id("articles")
-        self.con.execute(
-            "INSERT INTO articles (id, feed_id, guid, url, title, published, text, content_hash, "
-            "key_phrases, topic_id, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                article_id, row["feed_id"], row.get("guid"), row.get("url"), row.get("title"),
-                row.get("published"), row["text"], row["content_hash"], row.get("key_phrases"),
-                row.get("topic_id"), now(),
-            ],
-        )  # fmt: skip
-        return article_id
-
-    def insert_fact(self, text: str, vector: np.ndarray, article_id: int, topic_id, encoder: str) -> int:
-        fact_id = self.next_id("facts")
-        self.con.execute(
-            "INSERT INTO facts VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [fact_id, text, now(), topic_id, article_id, encoder, vector.astype(np.float32).tolist()],
-        )
-        return fact_id
-
-    def add_source(self, fact_id: int, article_id: int, score: float, sentence: str) -> None:
-        self.con.execute(
-            "INSERT OR IGNORE INTO fact_sources VALUES (?, ?, ?, ?, ?)",
-            [fact_id, article_id, float(score), sentence, now()],
-        )
-
-    def insert_decision(self, article_id: int, candidate: str, verdict: str, fact_id: int,
-                        nearest_fact_id: int | None, nearest_score: float | None, reason: str) -> None:  # fmt: skip
-        self.con.execute(
-            "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [self.next_id("decisions"), article_id, candidate, verdict, fact_id, nearest_fact_id,
-             None if nearest_score is None else float(nearest_score), reason, now()],
-        )  # fmt: skip
-
     def fact_vectors(self, ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids int64, vectors float32) of all facts, or of ``ids``."""
         where, params = ("WHERE id IN (SELECT unnest(?))", [ids]) if ids is not None else ("", [])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import threading
 import time
 import zlib
@@ -24,9 +25,7 @@ from pathlib import Path
 Route = Callable[[BaseHTTPRequestHandler], None]
 
 
-def rss(
-    items: list[dict] | None = None, title: str = "Test feed", extra_channel: str = ""
-) -> bytes:
+def rss(items: list[dict] | None = None, title: str = "Test feed", extra_channel: str = "") -> bytes:
     """A small RSS 2.0 document; each item dict may set guid, title, link, date, description."""
     parts = []
     for i, item in enumerate(items or []):
@@ -143,9 +142,7 @@ def gzip_bomb(decompressed: int = 200 * 1024 * 1024) -> Route:
     return route
 
 
-def trickle(
-    body: bytes, *, interval_s: float = 0.2, max_s: float = 30.0, headers_too: bool = False
-) -> Route:
+def trickle(body: bytes, *, interval_s: float = 0.2, max_s: float = 30.0, headers_too: bool = False) -> Route:
     """Slow loris: one byte every ``interval_s`` (headers too, if asked), for at most ``max_s``."""
 
     def route(h: BaseHTTPRequestHandler) -> None:
@@ -188,7 +185,7 @@ def delayed(route: Route, seconds: float) -> Route:
 
 def sequence(*routes: Route) -> Route:
     """A route that answers with the next of ``routes`` on each request (the last repeats)."""
-    calls = iter(range(10**9))
+    calls = itertools.count()
 
     def route(h: BaseHTTPRequestHandler) -> None:
         routes[min(next(calls), len(routes) - 1)](h)

@@ -36,6 +36,12 @@ XXE = b"""<?xml version="1.0"?>
 <rss version="2.0"><channel><title>t</title>
 <item><title>&xxe;</title><description>x</description></item></channel></rss>"""
 
+# Crashes feedparser 6.0 itself (KeyError 'media_player'); found by fuzzing the real feeds.
+PARSER_CRASH = (
+    b'<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>t</title>'
+    b"<item><title>x</title></media:player></item></channel></rss>"
+)
+
 HTML_PAGE = (
     b"<!DOCTYPE html>\n<html><head><title>Welcome</title></head>"
     b"<body><h1>Our news site</h1><p>Subscribe to our newsletter.</p></body></html>"
@@ -77,7 +83,7 @@ def _script_feed() -> bytes:
         "&lt;p&gt;The museum council opened a new wing for modern sculpture on Friday.&lt;/p&gt;"
         "&lt;script&gt;alert(document.cookie)&lt;/script&gt;"
         "&lt;style&gt;p { color: red; font-size: 99px }&lt;/style&gt;"
-        "&lt;p onclick=\"alert(1)\"&gt;Visitors enter the museum wing for free.&lt;/p&gt;"
+        '&lt;p onclick="alert(1)"&gt;Visitors enter the museum wing for free.&lt;/p&gt;'
     )
     return rss([{**_story("museum", 1), "description": payload}])
 
@@ -116,6 +122,7 @@ def corpus() -> dict[str, Route]:
         "/rate-limited": status(429, {"Retry-After": "3600"}),
         "/unavailable": status(503, {"Retry-After": http_date(7200)}),
         "/html": static(HTML_PAGE, "text/html; charset=utf-8"),
+        "/parser-crash": static(PARSER_CRASH),
         "/empty": static(rss([])),
         "/guids": sequence(static(_guids_v1()), static(_guids_v2())),
         "/dates": static(
@@ -146,6 +153,7 @@ FAILURES: dict[str, tuple[str, str]] = {
     "/rate-limited": ("HTTP 429: rate limited, retry after 3600 s", "backoff"),
     "/unavailable": ("HTTP 503: rate limited", "backoff"),
     "/html": ("not a feed: got an HTML page", "failed"),
+    "/parser-crash": ("feed parser failed: KeyError", "failed"),
     "/metadata-redirect": ("cloud metadata address", "failed"),
 }
 

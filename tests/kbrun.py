@@ -12,6 +12,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -61,9 +62,7 @@ def kb_env(home: Path) -> dict[str, str]:
     return env
 
 
-def run_kb(
-    home: Path, *args: str, timeout: float = 120.0, preexec_fn=None
-) -> subprocess.CompletedProcess:
+def run_kb(home: Path, *args: str, timeout: float = 120.0, preexec_fn=None) -> subprocess.CompletedProcess:
     """``kb ARGS`` on ``home``; stdout/stderr captured as text."""
     return subprocess.run(
         [*KB, *args],
@@ -86,6 +85,20 @@ def start_kb(home: Path, *args: str) -> subprocess.Popen:
         env=kb_env(home),
         cwd=REPO,
     )
+
+
+def run_kb_measured(home: Path, *args: str) -> tuple[subprocess.CompletedProcess, float]:
+    """``kb ARGS`` and the peak resident memory (MB) of that one process (``os.wait4``)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(
+            [*KB, *args], stdout=out, stderr=err, text=True, env=kb_env(home), cwd=REPO
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)  # so Popen never waits again
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(process.args, process.returncode, out.read(), err.read())
+    return done, usage.ru_maxrss / 1024  # Linux reports KiB
 
 
 def kb_json(home: Path, *args: str, timeout: float = 120.0) -> dict:

@@ -29,9 +29,7 @@ QUERIES = {
 }
 
 
-def write_beir(
-    root: Path, test=("q1\td1\t1", "q2\td2\t1"), train=("t1\td3\t1", "t2\td4\t1")
-) -> Path:
+def write_beir(root: Path, test=("q1\td1\t1", "q2\td2\t1"), train=("t1\td3\t1", "t2\td4\t1")) -> Path:
     (root / "qrels").mkdir(parents=True)
     with open(root / "corpus.jsonl", "w") as handle:
         for doc_id, (title, text) in DOCS.items():
@@ -39,13 +37,9 @@ def write_beir(
     with open(root / "queries.jsonl", "w") as handle:
         for qid, text in QUERIES.items():
             handle.write(json.dumps({"_id": qid, "text": text}) + "\n")
-    (root / "qrels" / "test.tsv").write_text(
-        "query-id\tcorpus-id\tscore\n" + "\n".join(test) + "\n"
-    )
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(test) + "\n")
     if train:
-        (root / "qrels" / "train.tsv").write_text(
-            "query-id\tcorpus-id\tscore\n" + "\n".join(train) + "\n"
-        )
+        (root / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\n" + "\n".join(train) + "\n")
     return root
 
 
@@ -123,9 +117,7 @@ def write_sts(folder: Path, n: int = 30) -> Path:
     words = "alpha beta gamma delta epsilon zeta eta theta iota kappa".split()
     for i in range(n):
         shared = i % len(words) + 1  # more shared words, higher score
-        rows.append(
-            f"{' '.join(words)}\t{' '.join(words[:shared])} x{i} y{i}\t{shared / 2:.1f}\ttest"
-        )
+        rows.append(f"{' '.join(words)}\t{' '.join(words[:shared])} x{i} y{i}\t{shared / 2:.1f}\ttest")
     (folder / "stsbenchmark.tsv").write_text("\n".join(rows) + "\n")
     return folder
 
@@ -171,9 +163,7 @@ def write_senteval(root: Path) -> Path:
     (root / "MR").mkdir(parents=True)
     rows = ["text\tlabel\tsplit"]
     for i in range(40):
-        rows.append(
-            f"{'good great fine' if i % 2 else 'bad awful poor'} film number {i}\t{i % 2}\tall"
-        )
+        rows.append(f"{'good great fine' if i % 2 else 'bad awful poor'} film number {i}\t{i % 2}\tall")
     (root / "MR" / "mr.tsv").write_text("\n".join(rows) + "\n")
     (root / "MRPC").mkdir()
     pairs = ["sentence1\tsentence2\tlabel\tsplit"]

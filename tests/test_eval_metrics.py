@@ -57,13 +57,9 @@ def test_metrics_agree_with_pytrec_eval():
     rng = np.random.default_rng(0)
     docs = [f"d{i}" for i in range(40)]
     run = {f"q{q}": {d: float(rng.random()) for d in docs} for q in range(5)}
-    qrels = {
-        q: {d: int(rng.integers(0, 3)) for d in rng.choice(docs, 6, replace=False)} for q in run
-    }
+    qrels = {q: {d: int(rng.integers(0, 3)) for d in rng.choice(docs, 6, replace=False)} for q in run}
     ours = retrieval_metrics(run, qrels)
-    trec = pytrec_eval.RelevanceEvaluator(
-        qrels, {"ndcg_cut.10", "map_cut.100", "recall.100"}
-    ).evaluate(run)
+    trec = pytrec_eval.RelevanceEvaluator(qrels, {"ndcg_cut.10", "map_cut.100", "recall.100"}).evaluate(run)
     assert ours["ndcg@10"] == pytest.approx(np.mean([v["ndcg_cut_10"] for v in trec.values()]))
     assert ours["map@100"] == pytest.approx(np.mean([v["map_cut_100"] for v in trec.values()]))
     assert ours["recall@100"] == pytest.approx(np.mean([v["recall_100"] for v in trec.values()]))

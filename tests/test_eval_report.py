@@ -16,12 +16,8 @@ PROV = Provenance(commit="abc1234", date="2026-12-06T00:00:00+00:00", machine="t
 
 def sample_rows() -> list[dict]:
     results = [
-        TaskResult(
-            "retrieval", "scifact", "test", "bm25", {"ndcg@10": 0.676, "mrr@10": 0.64}, "ndcg@10"
-        ),
-        TaskResult(
-            "retrieval", "scifact", "test", "all-MiniLM-L6-v2", {"ndcg@10": 0.645}, "ndcg@10"
-        ),
+        TaskResult("retrieval", "scifact", "test", "bm25", {"ndcg@10": 0.676, "mrr@10": 0.64}, "ndcg@10"),
+        TaskResult("retrieval", "scifact", "test", "all-MiniLM-L6-v2", {"ndcg@10": 0.645}, "ndcg@10"),
         TaskResult(
             "sts",
             "STS-B",
@@ -55,11 +51,10 @@ def test_every_row_carries_provenance():
 
 def test_markdown_report_shows_primary_metrics_per_encoder():
     """report.md has a section per task with each encoder's primary value."""
-    text = render_markdown(
-        {"rows": sample_rows(), "skipped": [{"step": "ingest", "reason": "no CLI"}]}
-    )
+    text = render_markdown({"rows": sample_rows(), "skipped": [{"step": "ingest", "reason": "no CLI"}]})
     assert "## Retrieval (BEIR), nDCG@10" in text
-    assert "| scifact (test) | 0.6450 | 0.6760 |" in text
+    assert "| encoder | scifact (test) |" in text
+    assert "| bm25 | 0.6760 |" in text
     assert "- ingest: no CLI" in text
 
 
@@ -95,9 +90,7 @@ def test_add_parser_registers_eval_subcommands():
     """``kb eval sts DATA --encoder a --encoder b`` parses and points at eval.cli.run."""
     from eval.cli import run
 
-    args = _parser().parse_args(
-        ["eval", "sts", "data/sts", "--encoder", "hash", "--encoder", "minilm"]
-    )
+    args = _parser().parse_args(["eval", "sts", "data/sts", "--encoder", "hash", "--encoder", "minilm"])
     assert args.eval_command == "sts" and args.encoders == ["hash", "minilm"]
     assert args.func is run
 
@@ -122,3 +115,43 @@ def test_sts_command_prints_json_rows(tmp_path, capsys):
     assert args.func(args) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["metric"] for r in rows} == {"spearman", "pearson"}
+
+
+def test_run_all_writes_rows_and_reports_and_records_skips(tmp_path):
+    """``kb eval all`` on a tiny tree saves rows, both reports, and why a step was skipped."""
+    from eval.run_all import RunConfig, run_all
+    from tests.test_eval_data import write_beir, write_sts
+
+    data = tmp_path / "data"
+    write_beir(data / "beir" / "tiny")
+    write_sts(data / "sts" / "stsbenchmark")
+    config = RunConfig(
+        data=data, out=tmp_path / "out", encoders=["hash", "/no/such/model"], tasks=("retrieval", "sts")
+    )
+    path = run_all(config, PROV)
+    results = json.loads(path.read_text())
+    encoders = {r["encoder"] for r in results["rows"]}
+    assert {"hash-64", "bm25", "rrf:hash-64+bm25"} <= encoders
+    assert [s["step"] for s in results["skipped"]] == ["encoder /no/such/model"]
+    assert (tmp_path / "out" / "report.html").is_file()
+    assert (tmp_path / "out" / "report.md").is_file()
+
+
+def test_merge_keeps_earlier_encoders_and_replaces_remeasured_ones():
+    """Rows of an earlier run survive unless this run measured the same task, dataset and encoder."""
+    from eval.run_all import merged_rows
+
+    earlier = sample_rows()
+    new = [dict(earlier[0], value=0.7)]  # bm25 on scifact measured again
+    merged = merged_rows(earlier, new)
+    bm25 = [r for r in merged if r["encoder"] == "bm25" and r["task"] == "retrieval"]
+    assert [r["value"] for r in bm25] == [0.7]
+    assert any(r["encoder"] == "all-MiniLM-L6-v2" for r in merged)
+
+
+def test_report_command_rerenders_from_saved_rows(tmp_path, capsys):
+    """``kb eval report DIR`` rewrites report.md/html from DIR/results.json."""
+    (tmp_path / "results.json").write_text(json.dumps({"rows": sample_rows(), "skipped": []}))
+    args = _parser().parse_args(["eval", "report", str(tmp_path)])
+    assert args.func(args) == 0
+    assert (tmp_path / "report.md").read_text().startswith("# newskb evaluation report")

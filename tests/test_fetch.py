@@ -61,7 +61,7 @@ def test_conditional_get_with_etag_gets_304(server: FeedServer) -> None:
     url = server.add("/feed", static(FEED))
     first = fetch(url, policy=LOCAL)
     again = fetch(url, etag=first.etag, policy=LOCAL)
-    assert (again.status, again.body) == (304, None)
+    assert (again.status, again.body, again.etag) == (304, None, first.etag)
     assert server.requests[-1][1]["If-None-Match"] == first.etag
 
 

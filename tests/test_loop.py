@@ -174,3 +174,15 @@ def test_bm25_cache_follows_new_facts(kb, kb_json, server, home):
         best = int(np.argmax(bm25.scores("estuary bridge council")))
         texts = dict(store.con.execute("SELECT id, text FROM facts").fetchall())
     assert len(ids) == 2 and texts[int(ids[best])] == BRIDGE
+
+
+def test_articles_on_one_story_share_a_running_topic(kb, kb_json, server, home):
+    """Two publishers' articles on the same story join one topic; an unrelated story starts another."""
+    reworded = FLOOD.replace("forcing 300 residents to leave", "and 300 residents were forced to leave")
+    _start(kb, server, a=_feed(FLOOD, site="a"), b=_feed(reworded, site="b"), c=_feed(VOTE, site="c"))
+    kb_json("ingest")
+    with open_store(home, read_only=True) as store:
+        topic_of = dict(store.con.execute("SELECT url, topic_id FROM articles").fetchall())
+        members = store.scalar("SELECT n_articles FROM topics WHERE id = ?", [topic_of["https://a.example/0"]])
+    assert topic_of["https://a.example/0"] == topic_of["https://b.example/0"] != topic_of["https://c.example/0"]
+    assert members == 2

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 from feedserver import rss
-from hostile import BILLION_LAUGHS, XXE
+from hostile import BILLION_LAUGHS, PARSER_CRASH, XXE
 
 from ingest.parse import MAX_TITLE_CHARS, FeedError, parse_feed
 
 REAL_FEEDS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "news" / "feeds"
 URL = "https://news.example.com/feed.xml"
 NOW = datetime(2024, 12, 3, tzinfo=UTC)
+
 
 def _parse(body: bytes, content_type: str | None = None):
     return parse_feed(body, URL, content_type, now=NOW)
@@ -50,6 +51,14 @@ def test_wrong_declared_charset_falls_back_with_a_warning() -> None:
     assert any("do not match the XML declaration" in w for w in feed.warnings)
 
 
+def test_stray_byte_in_a_utf8_feed_keeps_the_other_letters() -> None:
+    """One pasted cp1252 byte in a UTF-8 feed is replaced; the rest stays correct UTF-8."""
+    body = rss([{"title": "Zürich café"}, {"title": "Paid \x96 stray"}]).replace(b"\xc2\x96", b"\x96")
+    feed = _parse(body)
+    assert feed.entries[0].title == "Zürich café"
+    assert any("invalid UTF-8 bytes replaced: 1" in w for w in feed.warnings)
+
+
 def test_missing_charset_uses_the_http_header() -> None:
     """No XML declaration: the HTTP charset decides."""
     body = rss([{"title": "Ærø"}]).split(b"?>", 1)[1].decode().encode("iso-8859-1")
@@ -84,9 +93,7 @@ def test_external_entity_is_refused() -> None:
 
 def test_external_dtd_is_not_loaded() -> None:
     """A DOCTYPE naming an external DTD parses without that file being read."""
-    body = rss([{"title": "ok"}]).replace(
-        b"<rss", b'<!DOCTYPE rss SYSTEM "file:///etc/passwd">\n<rss', 1
-    )
+    body = rss([{"title": "ok"}]).replace(b"<rss", b'<!DOCTYPE rss SYSTEM "file:///etc/passwd">\n<rss', 1)
     feed = _parse(body)
     assert feed.entries[0].title == "ok"
     assert "root:" not in repr(feed)
@@ -170,10 +177,7 @@ def test_dates_are_utc() -> None:
 
 def test_script_and_style_are_removed_from_content() -> None:
     """Content HTML comes back without script or style elements or their text."""
-    html = (
-        "&lt;p&gt;Real text.&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
-        "&lt;style&gt;p{}&lt;/style&gt;"
-    )
+    html = "&lt;p&gt;Real text.&lt;/p&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;style&gt;p{}&lt;/style&gt;"
     entry = _parse(rss([{"description": html}])).entries[0]
     assert "Real text." in entry.html
     assert "alert" not in entry.html and "p{}" not in entry.html and "<script" not in entry.html
@@ -223,3 +227,9 @@ def test_relative_links_resolve_against_the_feed_url() -> None:
     """A relative item link becomes absolute, based on the feed's URL."""
     entry = _parse(rss([{"link": "/story/1"}])).entries[0]
     assert entry.url == "https://news.example.com/story/1"
+
+
+def test_feedparser_crash_is_a_feed_error() -> None:
+    """A document that crashes feedparser itself (found by fuzzing) fails alone, as a FeedError."""
+    with pytest.raises(FeedError, match="^feed parser failed: KeyError"):
+        _parse(PARSER_CRASH)

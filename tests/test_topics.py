@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ingest.topics import assign_topic, key_phrases, updated_centroid
+from ingest.topics import assign_topic, key_phrases
 
 ARTICLE = """Lowmere council approves tram line to Port Averill
 
@@ -97,29 +97,6 @@ def test_assign_topic_rejects_a_dimension_mismatch() -> None:
     """Vectors from another encoder are refused with the shapes named."""
     with pytest.raises(ValueError, match="dim 3"):
         assign_topic(np.ones(3), np.ones((2, 4)), 0.5)
-
-
-def test_running_centroid_is_the_exact_mean_of_its_members() -> None:
-    """After 500 updates the centroid equals the plain mean of all members."""
-    rng = np.random.default_rng(0)
-    members = rng.normal(size=(500, 16)).astype(np.float32)
-    centroid = np.zeros(16)
-    for count, vector in enumerate(members):
-        centroid = updated_centroid(centroid, count, vector)
-    np.testing.assert_allclose(centroid, members.astype(np.float64).mean(axis=0), atol=1e-12)
-
-
-def test_first_member_is_the_centroid() -> None:
-    """A topic with no members becomes its first vector."""
-    np.testing.assert_array_equal(
-        updated_centroid(np.zeros(3), 0, np.array([1.0, 2.0, 3.0])), [1, 2, 3]
-    )
-
-
-def test_updated_centroid_rejects_negative_counts() -> None:
-    """A negative member count is a caller bug, named in the error."""
-    with pytest.raises(ValueError, match="-1 members"):
-        updated_centroid(np.zeros(3), -1, np.ones(3))
 
 
 def test_byline_names_are_not_key_phrases() -> None:
