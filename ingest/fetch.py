@@ -232,19 +232,19 @@ def _request(
         body = _read_body(response, headers, config, url) if response.status == 200 else None
         if timer.expired:
             # The deadline's shutdown reads as a clean end of stream: never keep that body.
-            raise FetchError(FetchErrorKind.TIMEOUT, _timeout_message(timer, config), url=url)
+            raise _timeout(timer, config, url)
         return response.status, headers, body
     except FetchError:
         if timer.expired:  # the deadline's shutdown surfaced as a short or broken body
-            raise FetchError(FetchErrorKind.TIMEOUT, _timeout_message(timer, config), url=url) from None
+            raise _timeout(timer, config, url) from None
         raise
     except TimeoutError:
-        raise FetchError(FetchErrorKind.TIMEOUT, _timeout_message(timer, config), url=url) from None
+        raise _timeout(timer, config, url) from None
     except ssl.SSLError as e:
         raise FetchError(FetchErrorKind.TLS, f"TLS error: {e.reason or e}", url=url) from None
     except (OSError, http.client.HTTPException) as e:
         if timer.expired:
-            raise FetchError(FetchErrorKind.TIMEOUT, _timeout_message(timer, config), url=url) from None
+            raise _timeout(timer, config, url) from None
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise FetchError(FetchErrorKind.NETWORK, f"network error: {detail}", url=url) from None
     finally:
@@ -252,10 +252,13 @@ def _request(
         conn.close()
 
 
-def _timeout_message(timer: Deadline, config: FetchConfig) -> str:
+def _timeout(timer: Deadline, config: FetchConfig, url: str) -> FetchError:
+    """The timeout error: the total deadline if its timer fired, else the per-read timeout."""
     if timer.expired:
-        return f"timed out: no complete response within {config.total_timeout_s:g} s"
-    return f"timed out: no data for {config.read_timeout_s:g} s"
+        message = f"timed out: no complete response within {config.total_timeout_s:g} s"
+    else:
+        message = f"timed out: no data for {config.read_timeout_s:g} s"
+    return FetchError(FetchErrorKind.TIMEOUT, message, url=url)
 
 
 def _path_of(url: str) -> str:

@@ -114,50 +114,64 @@ def _ingest_feed(kb, index: VectorIndex, feed: dict, policy, fetch_config, repor
         result = fetch(url, etag=feed["etag"], last_modified=feed["last_modified"],
                        config=fetch_config, policy=policy)  # fmt: skip
         if result.status == 304:
-            _record(kb, feed["id"], "not_modified")
+            _record(kb, feed["id"], "not_modified", moved_to=result.permanent_url)
             report.feeds["not_modified"] += 1
             return
         parsed = parse_feed(result.body, result.url, result.content_type)
     except (FetchError, FeedError) as exc:
         _record_failure(kb, feed, exc, report)
         return
-    for warning in parsed.warnings:
-        report.warnings.append({"feed": url, "warning": warning})
+    report.warnings += [{"feed": url, "warning": warning} for warning in parsed.warnings]
+    with open_store(kb.home) as store:
+        unseen = _unseen_entries(store, feed["id"], parsed.entries, report)
+    # Pages are fetched with no database held, and only for articles not stored yet.
+    fresh = [_fresh_article(entry, text, digest, policy, fetch_config, kb) for entry, text, digest in unseen]
     state = {"etag": result.etag, "last_modified": result.last_modified, "title": parsed.title,
-             "last_error": None}  # fmt: skip
-    if result.permanent_url:
-        state["url"] = result.permanent_url
-    texts = [(entry, _article_text(entry, policy, fetch_config, kb)) for entry in parsed.entries]
+             "last_error": None, "last_warning": "; ".join(parsed.warnings)[:1000] or None}  # fmt: skip
     with open_store(kb.home) as store:
         with store.transaction():
-            fresh = _fresh_articles(store, feed["id"], texts, report)
             batch = build_batch(store, index, kb.encoder, fresh, feed["id"], kb.novelty(),
                                 kb.config.topic_threshold)  # fmt: skip
             batch.write(store)
-            if "url" in state and store.scalar("SELECT count(*) FROM feeds WHERE url = ?", [state["url"]]):
-                del state["url"]  # the new address is already a feed of its own
-            store.record_fetch(feed["id"], "ok", **state)
+            store.record_fetch(feed["id"], "ok", moved_to=result.permanent_url, **state)
         index.add(np.array(batch.new_ids, np.int64), batch.vectors(index.dim))
         kb.save_index(index, store)
     report.feeds["ok"] += 1
+    report.articles["new"] += len(fresh)
     report.facts["new"] += len(batch.new_ids)
     report.facts["known"] += batch.known
 
 
-def _fresh_articles(store: Store, feed_id: int, texts, report: IngestReport) -> list[FreshArticle]:
-    """Entries not stored yet (by this feed's GUID, the URL or the content hash)."""
-    fresh, hashes = [], set()
-    for entry, text in texts:
+def _unseen_entries(store: Store, feed_id: int, entries: list[FeedEntry], report: IngestReport):
+    """(entry, feed text, content hash) of entries not stored yet (by GUID, URL or content hash)."""
+    unseen, hashes = [], set()
+    for entry in entries:
+        text = clean_text(entry.html)
         digest = content_hash(entry.title, text)
         if digest in hashes or store.article_seen(feed_id, entry.guid, entry.url, digest):
             report.articles["seen"] += 1
             continue
         hashes.add(digest)
-        published = entry.published.replace(tzinfo=None) if entry.published else None
-        fresh.append(FreshArticle(entry.guid, entry.url, entry.title, published, text, digest,
-                                  candidate_facts(text, entry.title)))  # fmt: skip
-    report.articles["new"] += len(fresh)
-    return fresh
+        unseen.append((entry, text, digest))
+    return unseen
+
+
+def _fresh_article(entry: FeedEntry, text: str, digest: str, policy, fetch_config, kb) -> FreshArticle:
+    if kb.config.fetch_pages and entry.url:
+        text = _page_text(entry.url, policy, fetch_config) or text
+    published = entry.published.replace(tzinfo=None) if entry.published else None
+    return FreshArticle(entry.guid, entry.url, entry.title, published, text, digest,
+                        candidate_facts(text, entry.title))  # fmt: skip
+
+
+def _page_text(url: str, policy, fetch_config) -> str:
+    """The main text of an article's web page ("" when it cannot be had)."""
+    try:
+        page = fetch(url, config=fetch_config, policy=policy)
+    except FetchError as exc:
+        log.info("page of %s not fetched: %s", url, exc)
+        return ""
+    return extract_article_text(page.body.decode("utf-8", "replace")) if page.body else ""
 
 
 def _record(kb, feed_id: int, status: str, **fields) -> None:
@@ -179,17 +193,3 @@ def _record_failure(kb, feed: dict, exc: Exception, report: IngestReport) -> Non
     report.feeds["failed"] += 1
     report.errors.append({"feed": feed["url"], "error": reason})
     log.warning("%s: %s", feed["url"], reason)
-
-
-def _article_text(entry: FeedEntry, policy, fetch_config, kb) -> str:
-    """The feed's text for the entry, or the article page's main text when enabled."""
-    text = clean_text(entry.html)
-    if kb.config.fetch_pages and entry.url:
-        try:
-            page = fetch(entry.url, config=fetch_config, policy=policy)
-            page_text = extract_article_text(page.body.decode("utf-8", "replace")) if page.body else ""
-            if len(page_text) > len(text):
-                return page_text
-        except FetchError as exc:
-            log.info("page of %s not fetched: %s", entry.url, exc)
-    return text

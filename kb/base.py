@@ -75,12 +75,14 @@ class KnowledgeBase:
         dim = vectors.shape[1] if len(ids) else self.encoder.dim
         repairs: list[str] = []
         try:
+            if not self.index_path.exists():
+                raise IndexError_(f"{self.index_path} is missing")
             index, meta = VectorIndex.load(self.index_path)
             if meta.get("encoder") != store.meta("encoder") or index.dim != dim:
                 repairs.append(f"index was made by {meta.get('encoder')!r}: rebuilt from the store")
                 index = None
         except IndexError_ as exc:
-            if self.index_path.exists() or len(ids):
+            if len(ids):
                 repairs.append(f"{exc}: rebuilt from the store")
             index = None
         if index is None:

@@ -18,7 +18,7 @@ from kb.config import ConfigError, home_dir
 from kb.encoders import EncoderError
 from kb.index import IndexError_
 from kb.inspect import doctor, explain, export, stats, topics
-from kb.lock import LockHeld, exclusive_lock
+from kb.lock import LockError, LockHeld, exclusive_lock
 from kb.search import QueryFilter, query
 from kb.store import StoreError, open_store
 
@@ -216,7 +216,7 @@ def _demo(args) -> int:
     return 0
 
 
-ERRORS = (StoreError, ConfigError, EncoderError, IndexError_, LockHeld, OSError)
+ERRORS = (StoreError, ConfigError, EncoderError, IndexError_, LockHeld, LockError, OSError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,10 @@ class LockHeld(Exception):
     """Another process holds the lock."""
 
 
+class LockError(Exception):
+    """The lock file cannot be created or opened (a read-only or missing data directory)."""
+
+
 @contextmanager
 def exclusive_lock(home: Path, wait_s: float = 0.0, name: str = LOCK_NAME) -> Iterator[None]:
     """Hold ``home/name`` exclusively, waiting up to ``wait_s`` seconds for it."""
@@ -28,7 +32,9 @@ def exclusive_lock(home: Path, wait_s: float = 0.0, name: str = LOCK_NAME) -> It
         home.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise LockHeld(f"cannot open lock file {path}: {exc.strerror}") from exc
+        raise LockError(
+            f"cannot open lock file {path}: {exc.strerror} (is the data directory writable?)"
+        ) from exc
     try:
         deadline = time.monotonic() + wait_s
         while True:

@@ -95,4 +95,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "feeds remember their last warning",
+        """
+        -- a feed read despite a problem (recovered XML, empty, future dates) says so in `kb feeds list`
+        ALTER TABLE feeds ADD COLUMN last_warning TEXT;
+        """,
+    ),
 ]

@@ -51,7 +51,8 @@ def feeds_text(r: dict) -> str:
     lines = []
     for f in r["feeds"]:
         status = f["last_status"] or "never fetched"
-        error = f"  ({f['last_error']})" if f["last_error"] else ""
+        note = f.get("last_error") or f.get("last_warning")
+        error = f"  ({note})" if note else ""
         lines.append(f"{f['id']:>4}  {status:<12} {f['articles']:>5} articles  {f['url']}{error}")
     return "\n".join(lines) or "no feeds yet: kb feeds add URL"
 

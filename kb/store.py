@@ -100,10 +100,13 @@ class Store:
         except BaseException:
             self.con.rollback()
             raise
-        self.con.commit()
-        # Why: replaying a WAL after a crash has lost index entries in DuckDB 1.x;
-        # folding each batch into the main file keeps recovery trivial.
-        self.con.execute("CHECKPOINT")
+        try:
+            self.con.commit()
+            # Why: replaying a WAL after a crash has lost index entries in DuckDB 1.x;
+            # folding each batch into the main file keeps recovery trivial.
+            self.con.execute("CHECKPOINT")
+        except duckdb.Error as exc:  # disk full, read-only file: committed work stays in the WAL
+            raise StoreError(f"cannot write {self.path}: {str(exc).splitlines()[0]}") from exc
 
     def migrate(self) -> list[str]:
         """Apply the migrations not yet recorded; returns their names."""
@@ -177,12 +180,18 @@ class Store:
             "FROM feeds f ORDER BY f.id"
         )
 
-    def record_fetch(self, feed_id: int, status: str, **fields) -> None:
-        """Update a feed's fetch state: ``status`` plus any of the feeds columns."""
-        allowed = {"url", "title", "etag", "last_modified", "last_error", "retry_after", "gone"}
+    def record_fetch(self, feed_id: int, status: str, moved_to: str | None = None, **fields) -> None:
+        """Update a feed's fetch state: ``status`` plus any of the feeds columns.
+
+        ``moved_to``: the address a permanent redirect gave; remembered unless another
+        feed already has it.
+        """
+        allowed = {"title", "etag", "last_modified", "last_error", "last_warning", "retry_after", "gone"}
         bad = set(fields) - allowed
         if bad:
             raise ValueError(f"not feed state columns: {sorted(bad)}")
+        if moved_to and not self.scalar("SELECT count(*) FROM feeds WHERE url = ?", [moved_to]):
+            fields["url"] = moved_to
         sets = ["last_status = ?", "last_fetched = ?"] + [f"{name} = ?" for name in fields]
         self.con.execute(
             f"UPDATE feeds SET {', '.join(sets)} WHERE id = ?",

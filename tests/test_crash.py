@@ -4,7 +4,8 @@ Each trial starts from the same freshly initialised home, starts an ingest of
 the fixture feeds, kills it after a random delay, then runs a normal ingest.
 The store must then equal the store of one uninterrupted run (same facts, same
 sources, same articles, equal counts) and the FAISS index must hold exactly one
-vector per fact. The seed is fixed so a failure can be replayed;
+vector per fact; every fifth crash is also queried before any repair run.
+The seed is fixed so a failure can be replayed;
 ``KB_CRASH_SEED`` picks another.
 """
 
@@ -87,6 +88,8 @@ def test_killed_ingests_converge_to_the_uninterrupted_store(tmp_path: Path) -> N
             kills += 1
             stored = query_store(home, "SELECT count(*) FROM articles")[0][0]
             partial += 0 < stored < expected["counts"]["articles"]
+            if kills % 5 == 0:  # a user querying right after the crash, before any repair run
+                assert run_kb(home, "query", "Lisbon port project", "--json").returncode == 0
             after = run_kb(home, "ingest")
             context = f"trial {trials}, killed after {delay:.2f} s (seed {SEED})"
             assert after.returncode == 0, f"{context}: {after.stderr}"

@@ -12,9 +12,9 @@ import json
 import time
 
 import pytest
-from feedserver import FeedServer
+from feedserver import FeedServer, rss, static
 from hostile import CLEAN, FAILURES, FETCHED_ONCE, SCRIPT_MARKERS, WARNINGS, corpus
-from kbrun import init_home, kb_json, query_store, run_kb_measured
+from kbrun import init_home, kb_json, query_store, run_kb, run_kb_measured
 
 RUN_LIMIT_S = 60.0  # the slow loris alone is cut after 3 s (fetch_timeout_s=1)
 MEMORY_LIMIT_MB = 500  # measured: about 200 MB with the hash encoder
@@ -168,3 +168,25 @@ def test_nothing_is_stored_from_refused_documents(world) -> None:
     """Billion laughs and XXE leave no article behind (and no /etc/passwd content)."""
     texts = query_store(world["home"], "SELECT title || ' ' || text FROM articles")
     assert not any("lollol" in t or "root:" in t for (t,) in texts)
+
+
+def test_article_pages_on_forbidden_hosts_are_not_fetched(tmp_path) -> None:
+    """With page fetching on, article links to metadata or private hosts are refused, others read."""
+    page = (
+        b"<html><body><nav>Menu</nav><article><p>The lighthouse keeper counted 412 ships in the "
+        b"storm season, a record for the northern coast.</p></article></body></html>"
+    )
+    items = [
+        {"guid": "a", "link": "http://169.254.169.254/latest/meta-data/iam", "description": "Short."},
+        {"guid": "b", "link": "http://10.0.0.1/admin", "description": "Also short."},
+    ]
+    with FeedServer({"/page": static(page, "text/html")}) as server:
+        items.append({"guid": "c", "link": server.url("/page"), "description": "Teaser."})
+        feed_url = server.add("/feed", static(rss(items)))
+        init_home(tmp_path, [feed_url], fetch_pages=True, fetch_timeout_s=1.0)
+        done = run_kb(tmp_path, "-v", "ingest", "--json")
+        assert done.returncode == 0, done.stderr
+        assert server.hits["/page"] == 1
+    assert "refused host 169.254.169.254" in done.stderr and "refused host 10.0.0.1" in done.stderr
+    texts = [t for (t,) in query_store(tmp_path, "SELECT text FROM articles ORDER BY guid")]
+    assert len(texts) == 3 and "412 ships" in texts[2]

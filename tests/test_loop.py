@@ -186,3 +186,34 @@ def test_articles_on_one_story_share_a_running_topic(kb, kb_json, server, home):
         members = store.scalar("SELECT n_articles FROM topics WHERE id = ?", [topic_of["https://a.example/0"]])
     assert topic_of["https://a.example/0"] == topic_of["https://b.example/0"] != topic_of["https://c.example/0"]
     assert members == 2
+
+
+def test_feed_warning_is_kept_in_the_feeds_table(kb, kb_json, server):
+    """A feed read despite a problem (here: no entries) is ok, with the warning in `feeds list`."""
+    (url,) = _start(kb, server, empty=rss([], title="Empty"))
+    report = kb_json("ingest")
+    assert report["feeds"]["ok"] == 1 and report["warnings"][0]["feed"] == url
+    (feed,) = kb_json("feeds", "list")["feeds"]
+    assert feed["last_status"] == "ok" and "no entries" in feed["last_warning"]
+
+
+def test_pages_are_fetched_only_for_new_articles(kb, kb_json, server, home):
+    """With fetch_pages on, the page's main text is stored, and a second run fetches no page again."""
+    import json
+
+    page = "<html><body><nav>Home | World</nav><article>" + "".join(
+        f"<p>The harbour master confirmed that {n} ferries will resume service on Friday morning.</p>"
+        for n in range(2, 6)
+    ) + "</article></body></html>"  # fmt: skip
+    page_url = server.add("/story.html", static(page.encode(), "text/html", etag=None, last_modified=None))
+    feed = rss([{"guid": "s1", "title": "Ferries return", "link": page_url, "description": BRIDGE}])
+    _start(kb, server, a=feed)
+    config = home / "config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "fetch_pages": True}))
+    kb_json("ingest")
+    server.add("/a.xml", static(feed + b"<!-- changed -->"))  # a new ETag: the feed is read again
+    second = kb_json("ingest")
+    assert second["articles"] == {"new": 0, "seen": 1}
+    assert server.hits["/story.html"] == 1
+    texts = [hit["text"] for hit in kb_json("query", "ferries resume service", "-k", "4")["results"]]
+    assert "The harbour master confirmed that 3 ferries will resume service on Friday morning." in texts
