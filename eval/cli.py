@@ -36,7 +36,12 @@ def add_parser(subparsers) -> None:
         epilog="example: " + _EXAMPLES["all"],
     )
     sub = parser.add_subparsers(dest="eval_command", required=True)
-    encoders = argparse.ArgumentParser(add_help=False)
+    # --json after the subcommand too (``kb eval sts DATA --json``); SUPPRESS keeps a global --json.
+    json_option = argparse.ArgumentParser(add_help=False)
+    json_option.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print result rows as JSON"
+    )
+    encoders = argparse.ArgumentParser(add_help=False, parents=[json_option])
     encoders.add_argument(
         "--encoder",
         action="append",
@@ -93,6 +98,7 @@ def add_parser(subparsers) -> None:
     everything.set_defaults(func=run)
     report = sub.add_parser(
         "report",
+        parents=[json_option],
         help="re-render report.md/html from results.json",
         epilog="example: " + _EXAMPLES["report"],
     )
@@ -102,18 +108,15 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the chosen ``kb eval`` subcommand; print results; return the exit code."""
+    from embed.checkpoint import CheckpointError
+    from kb.encoders import EncoderError
+
     try:
         return _dispatch(args)
-    except EvalDataError as exc:
+    except (EvalDataError, EncoderError, CheckpointError) as exc:
+        # Bad data, or an encoder spec that cannot be loaded (e.g. weights not trained yet).
         print(f"error: {exc}", file=sys.stderr)
         return DATA_ERROR_EXIT
-    except Exception as exc:
-        from kb.encoders import EncoderError
-
-        if isinstance(exc, EncoderError):
-            print(f"error: {exc}", file=sys.stderr)
-            return DATA_ERROR_EXIT
-        raise
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -181,7 +184,8 @@ def _evaluate(command: str, args: argparse.Namespace, specs: list[str]) -> list[
     cfg = speed.SpeedConfig.quick() if args.quick else speed.SpeedConfig()
     results = speed.throughput_results(args.data, encoders, cfg)
     results += [speed.faiss_latency(n, cfg) for n in cfg.index_sizes]
-    return results + [speed.ingest_replay(args.data / "news" / "feeds", spec) for spec in specs]
+    feeds = args.data / "news" / "feeds"
+    return results + [speed.ingest_replay(feeds, s, e.name) for s, e in zip(specs, encoders, strict=True)]
 
 
 def _print(results: list[TaskResult], as_json: bool) -> None:

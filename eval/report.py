@@ -96,9 +96,12 @@ def _detail_tables(rows: list[dict]) -> dict[str, tuple[list[str], list[list[str
 def _provenance(rows: list[dict]) -> str:
     if not rows:
         return "no rows"
-    first = rows[0]
-    commits = sorted({r["commit"] for r in rows})
-    return f"commit {', '.join(commits)} · {first['date']} · {first['machine']}"
+    # A merged results.json holds rows of several runs: show every commit and machine, the date span.
+    commits = ", ".join(sorted({r["commit"] for r in rows}))
+    machines = "; ".join(sorted({r["machine"] for r in rows}))
+    dates = sorted({r["date"] for r in rows})
+    span = dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+    return f"commit {commits} · {span} · {machines}"
 
 
 def render_markdown(results: dict) -> str:

@@ -31,20 +31,12 @@ import numpy as np
 
 from eval.common import BM25_NAME, EvalDataError, TaskResult, require_file
 from eval.metrics import ndcg_at_k, ranking, retrieval_metrics
+from kb.lexical import BM25Config, BM25Index
 
 log = logging.getLogger(__name__)
 
 PRIMARY = "ndcg@10"
 _QUERY_CHUNK = 256  # queries scored at once: bounds the (chunk, n_docs) matrices
-
-
-@dataclass(frozen=True)
-class BM25Config:
-    k1: float = 0.9
-    b: float = 0.4
-    method: str = "lucene"
-    stemmer: str = "english"
-    stopwords: str = "en"
 
 
 @dataclass(frozen=True)
@@ -109,35 +101,17 @@ def load_beir(folder: str | Path, split: str = "test") -> BeirData:
 
 
 class BM25Scorer:
-    """BM25 scores of every document for a batch of queries."""
+    """BM25 scores of every document for a batch of queries (kb's BM25, same settings)."""
 
-    def __init__(self, doc_texts: Sequence[str], config: BM25Config = BM25Config()):
-        import bm25s
-        import Stemmer
-
-        self.config = config
-        self._stemmer = Stemmer.Stemmer(config.stemmer)
-        self._retriever = bm25s.BM25(k1=config.k1, b=config.b, method=config.method)
-        tokens = bm25s.tokenize(
-            list(doc_texts), stopwords=config.stopwords, stemmer=self._stemmer, show_progress=False
-        )
-        self._retriever.index(tokens, show_progress=False)
+    def __init__(self, doc_texts: Sequence[str], config: BM25Config | None = None):
+        self.config = config or BM25Config()
+        self._index = BM25Index(list(doc_texts), self.config)
         self.n_docs = len(doc_texts)
 
     def scores(self, queries: Sequence[str]) -> np.ndarray:
-        import bm25s
-
-        tokens = bm25s.tokenize(
-            list(queries),
-            stopwords=self.config.stopwords,
-            stemmer=self._stemmer,
-            return_ids=False,
-            show_progress=False,
-        )
         out = np.zeros((len(queries), self.n_docs), dtype=np.float32)
-        for row, query_tokens in enumerate(tokens):
-            if query_tokens:
-                out[row] = self._retriever.get_scores(list(query_tokens))
+        for row, query in enumerate(queries):
+            out[row] = self._index.scores(query)
         return out
 
 
@@ -250,99 +224,84 @@ def evaluate_beir(
     bm25: bool = True,
     hybrid: bool = True,
     dataset: str | None = None,
-    bm25_config: BM25Config = BM25Config(),
+    bm25_config: BM25Config | None = None,
     fusion: FusionConfig = FusionConfig(),
 ) -> list[TaskResult]:
     """Test-split metrics for each dense encoder, BM25, and (with both) RRF and
     the train-tuned convex fusion of each encoder with BM25."""
     folder = Path(folder)
-    dataset = dataset or folder.name
     data = load_beir(folder, "test")
     train = load_beir(folder, "train") if (folder / "qrels" / "train.tsv").is_file() else None
-    doc_ids, doc_texts = data.doc_ids, data.doc_texts()
-    lexical = BM25Scorer(doc_texts, bm25_config) if bm25 else None
-    results: list[TaskResult] = []
-    base = {"task": "retrieval", "dataset": dataset, "split": "test", "counts": data.counts()}
+    bm25_config = bm25_config or BM25Config()
+    lexical = BM25Scorer(data.doc_texts(), bm25_config) if bm25 else None
+    base = {"task": "retrieval", "dataset": dataset or folder.name, "split": "test", "counts": data.counts()}
     bm25_desc = {"bm25": asdict(bm25_config)}
-    test_ids = list(data.qrels)
+    results: list[TaskResult] = []
     if lexical is not None:
-        run = score_runs(data.queries, test_ids, doc_ids, {BM25_NAME: lexical.scores})[BM25_NAME]
+        run = score_runs(data.queries, list(data.qrels), data.doc_ids, {BM25_NAME: lexical.scores})
+        metrics = retrieval_metrics(run[BM25_NAME], data.qrels)
         results.append(
-            TaskResult(
-                **base,
-                method=BM25_NAME,
-                metrics=retrieval_metrics(run, data.qrels),
-                primary=PRIMARY,
-                config=bm25_desc,
-            )
+            TaskResult(**base, method=BM25_NAME, metrics=metrics, primary=PRIMARY, config=bm25_desc)
         )
     for encoder in encoders:
-        log.info("retrieval %s: embedding %d documents with %s", dataset, len(doc_texts), encoder.name)
-        dense = DenseScorer(encoder, doc_texts)
-        scorers = {encoder.name: dense.scores}
-        dense_cfg = {"doc_text": "title + ' ' + text", "similarity": "cosine (exact)"}
+        log.info(
+            "retrieval %s: embedding %d documents with %s", base["dataset"], len(data.corpus), encoder.name
+        )
+        dense = DenseScorer(encoder, data.doc_texts())
         if lexical is None or not hybrid:
-            run = score_runs(data.queries, test_ids, doc_ids, scorers)[encoder.name]
+            run = score_runs(data.queries, list(data.qrels), data.doc_ids, {encoder.name: dense.scores})
+            metrics = retrieval_metrics(run[encoder.name], data.qrels)
             results.append(
                 TaskResult(
-                    **base,
-                    method=encoder.name,
-                    primary=PRIMARY,
-                    metrics=retrieval_metrics(run, data.qrels),
-                    config=dense_cfg,
+                    **base, method=encoder.name, metrics=metrics, primary=PRIMARY, config=_DENSE_CONFIG
                 )
             )
-            continue
-        scorers[BM25_NAME] = lexical.scores
-        weight, curve, source = fusion.default_weight, {}, "default (no qrels/train.tsv)"
-        if train is not None:
-            train_runs = score_runs(
-                train.queries,
-                list(train.qrels),
-                doc_ids,
-                scorers,
-                _hybrid_combine(fusion.weights, fusion, encoder.name),
-            )
-            weight, curve = choose_convex_weight(train_runs, train.qrels, fusion.weights)
-            source = f"train qrels ({len(train.qrels)} queries), best nDCG@10 on grid"
-        runs = score_runs(
-            data.queries,
-            test_ids,
-            doc_ids,
-            scorers,
-            _hybrid_combine([weight], fusion, encoder.name),
-        )
-        results.append(
-            TaskResult(
-                **base,
-                method=encoder.name,
-                primary=PRIMARY,
-                metrics=retrieval_metrics(runs[encoder.name], data.qrels),
-                config=dense_cfg,
-            )
-        )
-        results.append(
-            TaskResult(
-                **base,
-                method=f"rrf:{encoder.name}+bm25",
-                primary=PRIMARY,
-                metrics=retrieval_metrics(runs["rrf"], data.qrels),
-                config={"fusion": "rrf", "k": fusion.rrf_k, "depth": fusion.depth, **bm25_desc},
-            )
-        )
-        results.append(
-            TaskResult(
-                **base,
-                method=f"convex:{encoder.name}+bm25",
-                primary=PRIMARY,
-                metrics=retrieval_metrics(runs[f"convex@{weight:.2f}"], data.qrels),
-                config={
-                    "fusion": "convex min-max over union of top-100s",
-                    "dense_weight": weight,
-                    "weight_source": source,
-                    "train_ndcg@10_by_weight": {f"{w:.1f}": round(v, 4) for w, v in curve.items()},
-                    **bm25_desc,
-                },
-            )
-        )
+        else:
+            scorers = {encoder.name: dense.scores, BM25_NAME: lexical.scores}
+            results += _dense_and_hybrids(data, train, encoder.name, scorers, fusion, base, bm25_desc)
     return results
+
+
+_DENSE_CONFIG = {"doc_text": "title + ' ' + text", "similarity": "cosine (exact)"}
+
+
+def _dense_and_hybrids(
+    data: BeirData,
+    train: BeirData | None,
+    name: str,
+    scorers: dict,
+    fusion: FusionConfig,
+    base: dict,
+    bm25_desc: dict,
+) -> list[TaskResult]:
+    """Dense, RRF and convex results of one encoder; the convex weight from ``train``."""
+    weight, curve, source = fusion.default_weight, {}, "default (no qrels/train.tsv)"
+    if train is not None:
+        combine = _hybrid_combine(fusion.weights, fusion, name)
+        train_runs = score_runs(train.queries, list(train.qrels), data.doc_ids, scorers, combine)
+        weight, curve = choose_convex_weight(train_runs, train.qrels, fusion.weights)
+        source = f"train qrels ({len(train.qrels)} queries), best nDCG@10 on grid"
+    combine = _hybrid_combine([weight], fusion, name)
+    runs = score_runs(data.queries, list(data.qrels), data.doc_ids, scorers, combine)
+    convex_config = {
+        "fusion": "convex min-max over union of top-100s",
+        "dense_weight": weight,
+        "weight_source": source,
+        "train_ndcg@10_by_weight": {f"{w:.1f}": round(v, 4) for w, v in curve.items()},
+        **bm25_desc,
+    }
+    rrf_config = {"fusion": "rrf", "k": fusion.rrf_k, "depth": fusion.depth, **bm25_desc}
+    return [
+        TaskResult(
+            **base,
+            method=method,
+            primary=PRIMARY,
+            config=config,
+            metrics=retrieval_metrics(runs[key], data.qrels),
+        )
+        for method, key, config in (
+            (name, name, _DENSE_CONFIG),
+            (f"rrf:{name}+bm25", "rrf", rrf_config),
+            (f"convex:{name}+bm25", f"convex@{weight:.2f}", convex_config),
+        )
+    ]

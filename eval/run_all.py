@@ -114,7 +114,10 @@ def _speed_steps(config: RunConfig, encoders: list, speed, specs: list[str]) -> 
     steps = [("speed encoders", partial(speed.throughput_results, config.data, encoders, cfg))]
     steps += [(f"faiss {n}", partial(_listed, speed.faiss_latency, n, cfg)) for n in cfg.index_sizes]
     feeds = config.data / "news" / "feeds"
-    steps += [(f"ingest replay {spec}", partial(_listed, speed.ingest_replay, feeds, spec)) for spec in specs]
+    for spec, encoder in zip(specs, encoders, strict=True):
+        steps.append(
+            (f"ingest replay {spec}", partial(_listed, speed.ingest_replay, feeds, spec, encoder.name))
+        )
     return steps
 
 

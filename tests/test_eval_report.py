@@ -104,14 +104,14 @@ def test_missing_data_exits_2_with_one_line(tmp_path, capsys):
 
 
 def test_sts_command_prints_json_rows(tmp_path, capsys):
-    """``kb --json eval sts`` prints the saved-row shape on stdout."""
+    """``kb eval sts DATA --json`` prints the saved-row shape on stdout."""
     folder = tmp_path / "stsbenchmark"
     folder.mkdir()
     lines = ["sentence1\tsentence2\tscore\tsplit"] + [
         f"a b c d\ta b {'c ' * i}z{i}\t{i}\ttest" for i in range(5)
     ]
     (folder / "stsbenchmark.tsv").write_text("\n".join(lines) + "\n")
-    args = _parser().parse_args(["--json", "eval", "sts", str(folder), "--encoder", "hash"])
+    args = _parser().parse_args(["eval", "sts", str(folder), "--encoder", "hash", "--json"])
     assert args.func(args) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {r["metric"] for r in rows} == {"spearman", "pearson"}
@@ -119,8 +119,9 @@ def test_sts_command_prints_json_rows(tmp_path, capsys):
 
 def test_run_all_writes_rows_and_reports_and_records_skips(tmp_path):
     """``kb eval all`` on a tiny tree saves rows, both reports, and why a step was skipped."""
+    from evalfixtures import write_beir, write_sts
+
     from eval.run_all import RunConfig, run_all
-    from tests.test_eval_data import write_beir, write_sts
 
     data = tmp_path / "data"
     write_beir(data / "beir" / "tiny")
@@ -155,3 +156,14 @@ def test_report_command_rerenders_from_saved_rows(tmp_path, capsys):
     args = _parser().parse_args(["eval", "report", str(tmp_path)])
     assert args.func(args) == 0
     assert (tmp_path / "report.md").read_text().startswith("# newskb evaluation report")
+
+
+def test_unloadable_encoder_exits_2_with_one_line(tmp_path, capsys):
+    """An encoder spec that names nothing loadable is one line on stderr and exit code 2."""
+    folder = tmp_path / "stsbenchmark"
+    folder.mkdir()
+    (folder / "stsbenchmark.tsv").write_text("sentence1\tsentence2\tscore\tsplit\na\tb\t1\ttest\n")
+    args = _parser().parse_args(["eval", "sts", str(folder), "--encoder", str(tmp_path / "no-model")])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: unknown encoder") and "\n" not in err
