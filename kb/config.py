@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.novelty import NoveltyConfig
+
 DEFAULT_HOME = Path("~/.local/share/newskb")
 
 
@@ -26,11 +28,10 @@ class KBConfig:
 
     # Encoder spec (see kb.encoders.load_encoder): default = our character-level encoder.
     encoder: str = "default"
-    # Cosine at or above which a candidate may be the same fact as a stored one.
-    # F1-best on STS-B *train* pairs for the shipped encoder (kb eval novelty); see README.
-    novelty_threshold: float = 0.80
-    # A known fact must also share this share of the shorter sentence's content words.
-    min_word_overlap: float = 0.4
+    # Cosine at or above which a candidate may be the same fact as a stored one, and the share
+    # of content words two statements of one fact must have in common (see kb.novelty).
+    novelty_threshold: float = NoveltyConfig.threshold
+    min_word_overlap: float = NoveltyConfig.min_word_overlap
     # Cosine of an article to a running topic's centroid to join it.
     topic_threshold: float = 0.55
     # Dense weight in the convex fusion with BM25 (chosen on SciFact train queries).
