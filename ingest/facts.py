@@ -47,8 +47,7 @@ _SENTENCE_STARTERS = frozenset(
     "the a an in on it he she they we this that but and as at after officials police".split()
 )
 _GERMAN_MONTHS = frozenset(
-    "januar jänner februar märz april mai juni juli august september oktober november "
-    "dezember".split()
+    "januar jänner februar märz april mai juni juli august september oktober november dezember".split()
 )
 _OPENERS = "\"'“‘«„‚(["
 _CLOSERS = "\"'”’»)]」』）"
@@ -195,9 +194,7 @@ def _normalised(sentence: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", sentence.casefold()))
 
 
-def candidate_facts(
-    text: str, title: str | None = None, config: FactConfig | None = None
-) -> list[str]:
+def candidate_facts(text: str, title: str | None = None, config: FactConfig | None = None) -> list[str]:
     """Sentences of an article's clean text that state something, boilerplate removed.
 
     The title comes first when it is itself a statement (a headline, not a question).

@@ -30,6 +30,8 @@ from kb.store import Store, now, open_store
 log = logging.getLogger(__name__)
 
 DEFAULT_BACKOFF_S = 3600.0  # after a 429/503 that gives no Retry-After
+
+
 @dataclass
 class IngestReport:
     """The counts ``kb ingest --json`` prints (keys are the CLI contract)."""

@@ -31,9 +31,7 @@ _SKIP_TAGS = frozenset(
 # header/footer only on whole pages (inside feed HTML they may hold the article's own dek).
 _FURNITURE_TAGS = frozenset("nav aside".split())
 _PAGE_FURNITURE_TAGS = frozenset("header footer menu dialog".split())
-_VOID_TAGS = frozenset(
-    "area base br col embed hr img input link meta param source track wbr".split()
-)
+_VOID_TAGS = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 _BLOCK_TAGS = frozenset(
     "address article blockquote body center dd details div dl dt fieldset footer h1 h2 h3 h4 "
     "h5 h6 header hr html li main ol p pre section summary table tbody td tfoot th thead tr ul "
@@ -47,9 +45,7 @@ _NEGATIVE_HINTS = re.compile(
     r"caption|credit|popup|modal|outbrain|taboola|tags?\b|meta",
     re.IGNORECASE,
 )
-_POSITIVE_HINTS = re.compile(
-    r"article|story|post|entry|content|main|body|text|prose", re.IGNORECASE
-)
+_POSITIVE_HINTS = re.compile(r"article|story|post|entry|content|main|body|text|prose", re.IGNORECASE)
 _LINE_BREAK_TAGS = re.compile(r"<(br|p|div|li|h[1-6]|tr|table|ul|ol|blockquote)\b", re.I)
 # Invisible characters that only break words apart or glue them oddly (ZWJ/ZWNJ are kept:
 # Indic scripts such as Kannada need them).
@@ -185,9 +181,7 @@ def _is_furniture(node: _Node) -> bool:
         # Themes put "has-sidebar" or "comments-open" on <body>: never prune the page itself.
         return False
     hints = f"{node.attrs.get('class', '')} {node.attrs.get('id', '')} {node.attrs.get('role', '')}"
-    return bool(_NEGATIVE_HINTS.search(hints)) and not _POSITIVE_HINTS.search(
-        node.attrs.get("id", "")
-    )
+    return bool(_NEGATIVE_HINTS.search(hints)) and not _POSITIVE_HINTS.search(node.attrs.get("id", ""))
 
 
 def _prune(node: _Node) -> None:
@@ -234,9 +228,7 @@ def _best_container(root: _Node) -> _Node | None:
             continue
         # Commas mark real prose; link-heavy paragraphs are menus or "related" lists.
         text = _render(paragraph, _SKIP_TAGS, False)
-        score = (1 + text.count(",") + text.count("，") + min(length / 100, 3)) * (
-            1 - linked / length
-        )
+        score = (1 + text.count(",") + text.count("，") + min(length / 100, 3)) * (1 - linked / length)
         for ancestor, share in ((paragraph.parent, 1.0), (_grandparent(paragraph), 0.5)):
             if ancestor is None or ancestor.tag == "#root":
                 continue

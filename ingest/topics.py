@@ -116,9 +116,7 @@ def _cjk_phrases(text: str) -> dict[str, float]:
     for run in _CJK_RUN.findall(text):
         for size in (2, 3, 4):
             counts.update(run[i : i + size] for i in range(len(run) - size + 1))
-    frequent = {
-        gram: count for gram, count in counts.items() if count >= 2 and gram not in CJK_STOPWORDS
-    }
+    frequent = {gram: count for gram, count in counts.items() if count >= 2 and gram not in CJK_STOPWORDS}
     # A gram is part of a longer term when a one-character extension keeps most of its uses
     # ("新能" inside "新能源"); checking only direct extensions keeps this linear.
     absorbed = {
@@ -129,9 +127,7 @@ def _cjk_phrases(text: str) -> dict[str, float]:
         if count >= 0.7 * frequent.get(part, count)
     }
     return {
-        gram: count * math.log2(len(gram) + 1)
-        for gram, count in frequent.items()
-        if gram not in absorbed
+        gram: count * math.log2(len(gram) + 1) for gram, count in frequent.items() if gram not in absorbed
     }
 
 
@@ -161,9 +157,7 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms == 0.0, 1.0, norms)
 
 
-def assign_topic(
-    vector: np.ndarray, centroids: np.ndarray, threshold: float
-) -> tuple[int | None, float]:
+def assign_topic(vector: np.ndarray, centroids: np.ndarray, threshold: float) -> tuple[int | None, float]:
     """Nearest centroid by cosine and its score; the index is None below the threshold.
 
     ``centroids`` is (n_topics, dim), normalised or not (running means are fine). With no

@@ -65,12 +65,15 @@ def _parser() -> argparse.ArgumentParser:
     p = command("init", _init, "create the data directory and an empty store", "kb init --encoder minilm")
     p.add_argument("--encoder", help="default (ours), minilm, hash, or a model directory")
     feeds = command("feeds", None, "add, list or remove feeds", "kb feeds add URL").add_subparsers(
-        dest="feeds_command", required=True, metavar="ACTION")
+        dest="feeds_command", required=True, metavar="ACTION"
+    )
     feeds.add_parser("add", help="add feed URLs", parents=[common]).add_argument(
-        "urls", nargs="+", metavar="URL")
+        "urls", nargs="+", metavar="URL"
+    )
     feeds.add_parser("list", help="list feeds and their last status", parents=[common])
     feeds.add_parser("remove", help="stop fetching a feed", parents=[common]).add_argument(
-        "url", metavar="URL")
+        "url", metavar="URL"
+    )
     p = command("ingest", _ingest, "fetch every feed once and store what is new", "kb ingest --json")
     p.add_argument("--wait", type=float, default=None, help="seconds to wait for another run's lock")
     p = command("query", _query, "facts that match a text, with their sources", 'kb query "flood" -k 5')

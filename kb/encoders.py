@@ -40,9 +40,7 @@ class Encoder(Protocol):
     name: str
     dim: int
 
-    def encode(
-        self, texts: Sequence[str], batch_size: int = 64, normalize: bool = True
-    ) -> np.ndarray: ...
+    def encode(self, texts: Sequence[str], batch_size: int = 64, normalize: bool = True) -> np.ndarray: ...
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
@@ -67,9 +65,7 @@ class HashEncoder:
         seed = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
         return np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
 
-    def encode(
-        self, texts: Sequence[str], batch_size: int = 64, normalize: bool = True
-    ) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = 64, normalize: bool = True) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in _WORD.findall(text.lower()):
@@ -90,9 +86,7 @@ class SentenceTransformerEncoder:
         self.name = name or f"st:{Path(path).name}"
         self.dim = int(self.model.get_sentence_embedding_dimension())
 
-    def encode(
-        self, texts: Sequence[str], batch_size: int = 64, normalize: bool = True
-    ) -> np.ndarray:
+    def encode(self, texts: Sequence[str], batch_size: int = 64, normalize: bool = True) -> np.ndarray:
         vectors = self.model.encode(
             list(texts),
             batch_size=batch_size,
@@ -136,9 +130,7 @@ def load_encoder(spec: str | None = None) -> Encoder:
         return HashEncoder(int(spec.split("-", 1)[1]) if "-" in spec else 64)
     path = Path(spec).expanduser()
     if not path.is_dir():
-        raise EncoderError(
-            f"unknown encoder {spec!r}: use default, minilm, hash, or a model directory"
-        )
+        raise EncoderError(f"unknown encoder {spec!r}: use default, minilm, hash, or a model directory")
     if _is_newskb_checkpoint(path):
         import embed
 

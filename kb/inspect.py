@@ -25,7 +25,9 @@ def stats(kb: KnowledgeBase, store: Store) -> dict:
         "facts_with_several_sources": store.scalar(
             "SELECT count(*) FROM (SELECT fact_id FROM fact_sources GROUP BY fact_id HAVING count(*) > 1)"
         ),
-        "feeds_failing": store.scalar("SELECT count(*) FROM feeds WHERE last_status IN ('failed', 'gone', 'backoff')"),
+        "feeds_failing": store.scalar(
+            "SELECT count(*) FROM feeds WHERE last_status IN ('failed', 'gone', 'backoff')"
+        ),
         "last_run": last[0] if last else None,
     }
 

@@ -60,7 +60,8 @@ def feeds_text(r: dict) -> str:
 def ingest_text(r: dict) -> str:
     f, a, k = r["feeds"], r["articles"], r["facts"]
     lines = [
-        f"feeds: {f['ok']} ok, {f['not_modified']} not modified, {f['failed']} failed, {f['skipped']} skipped",
+        f"feeds: {f['ok']} ok, {f['not_modified']} not modified, {f['failed']} failed, "
+        f"{f['skipped']} skipped",
         f"articles: {a['new']} new, {a['seen']} already seen",
         f"facts: {k['new']} new, {k['known']} already known (source added)",
     ]
@@ -105,7 +106,11 @@ def explain_text(r: dict) -> str:
     lines += _sources(r)
     lines.append("decisions:")
     for d in r["decisions"]:
-        near = f"nearest #{d['nearest_fact_id']} at {d['nearest_score']:.3f}" if d["nearest_fact_id"] else "no neighbour"
+        near = (
+            f"nearest #{d['nearest_fact_id']} at {d['nearest_score']:.3f}"
+            if d["nearest_fact_id"]
+            else "no neighbour"
+        )
         lines.append(f"  {d['verdict']:<5} from {d['article']!r}: {near}; {d['reason']}")
     return "\n".join(lines)
 

@@ -50,7 +50,9 @@ def _allowed_ids(store: Store, where: QueryFilter) -> list[int]:
     return [row[0] for row in store.con.execute(sql, params).fetchall()]
 
 
-def _dense(store: Store, index: VectorIndex, vector: np.ndarray, allowed: list[int] | None) -> dict[int, float]:
+def _dense(
+    store: Store, index: VectorIndex, vector: np.ndarray, allowed: list[int] | None
+) -> dict[int, float]:
     if allowed is None:
         scores, ids = index.search(vector[None, :], CANDIDATES)
         return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}

@@ -121,9 +121,7 @@ class Store:
                 continue
             with self.transaction():
                 self.con.execute(sql)
-                self.con.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, now()]
-                )
+                self.con.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", [version, name, now()])
             log.info("applied migration %d: %s", version, name)
             applied.append(name)
         return applied
@@ -156,9 +154,7 @@ class Store:
         """Add ``url``; False when it was already there (a gone feed is revived)."""
         existing = self.scalar("SELECT id FROM feeds WHERE url = ?", [url])
         if existing is not None:
-            self.con.execute(
-                "UPDATE feeds SET gone = false, retry_after = NULL WHERE id = ?", [existing]
-            )
+            self.con.execute("UPDATE feeds SET gone = false, retry_after = NULL WHERE id = ?", [existing])
             return False
         self.con.execute(
             "INSERT INTO feeds (id, url, added_at) VALUES (?, ?, ?)",
@@ -258,7 +254,9 @@ class Store:
     # -- topics -----------------------------------------------------------------------------
     def topic_centroids(self) -> tuple[list[int], np.ndarray, list[int]]:
         """(ids, sums (n, dim), counts) of all topics."""
-        rows = self.con.execute("SELECT id, centroid_sum, n_articles FROM topics WHERE centroid_sum IS NOT NULL ORDER BY id").fetchall()
+        rows = self.con.execute(
+            "SELECT id, centroid_sum, n_articles FROM topics WHERE centroid_sum IS NOT NULL ORDER BY id"
+        ).fetchall()
         if not rows:
             return [], np.zeros((0, 0), np.float32), []
         return [r[0] for r in rows], np.array([r[1] for r in rows], np.float32), [r[2] for r in rows]

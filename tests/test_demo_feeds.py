@@ -18,8 +18,7 @@ FEEDS = sorted(DEMO.glob("*.xml"))
 def _facts(path: Path) -> list[list[str]]:
     entries = feedparser.parse(path.read_bytes()).entries
     return [
-        candidate_facts(clean_text((e.get("content") or [{}])[0].get("value", "")), e.title)
-        for e in entries
+        candidate_facts(clean_text((e.get("content") or [{}])[0].get("value", "")), e.title) for e in entries
     ]
 
 

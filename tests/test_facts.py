@@ -94,9 +94,7 @@ def test_boilerplate_lines_are_dropped() -> None:
             "12 Comments",
         ]
     )
-    assert candidate_facts(text) == [
-        "The council approved the new tram line to the harbour on Tuesday."
-    ]
+    assert candidate_facts(text) == ["The council approved the new tram line to the harbour on Tuesday."]
 
 
 def test_news_about_privacy_ads_or_comments_is_kept() -> None:
@@ -134,9 +132,7 @@ def test_questions_and_short_fragments_are_not_facts() -> None:
 
 def test_title_is_the_first_candidate_when_it_is_a_statement() -> None:
     """A declarative headline is kept, ahead of the body."""
-    facts = candidate_facts(
-        "The line will have 11 stops in total.", title="Lowmere approves tram line"
-    )
+    facts = candidate_facts("The line will have 11 stops in total.", title="Lowmere approves tram line")
     assert facts == ["Lowmere approves tram line", "The line will have 11 stops in total."]
 
 

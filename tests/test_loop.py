@@ -60,7 +60,12 @@ def test_same_story_from_two_publishers_is_one_fact_with_two_sources(kb, kb_json
 
 def test_malformed_feed_fails_alone_with_its_reason(kb, kb_json, server):
     """A broken feed is reported with a one-line reason while the other feed still ingests."""
-    urls = _start(kb, server, good=_feed(BRIDGE, site="good"), bad=b'<?xml version="1.0"?>\n<rss version="2.0"><channel><title>Broken</title></rss>')
+    urls = _start(
+        kb,
+        server,
+        good=_feed(BRIDGE, site="good"),
+        bad=b'<?xml version="1.0"?>\n<rss version="2.0"><channel><title>Broken</title></rss>',
+    )
     report = kb_json("ingest")
     assert report["feeds"]["ok"] == 1 and report["feeds"]["failed"] == 1
     (error,) = report["errors"]
@@ -183,8 +188,12 @@ def test_articles_on_one_story_share_a_running_topic(kb, kb_json, server, home):
     kb_json("ingest")
     with open_store(home, read_only=True) as store:
         topic_of = dict(store.con.execute("SELECT url, topic_id FROM articles").fetchall())
-        members = store.scalar("SELECT n_articles FROM topics WHERE id = ?", [topic_of["https://a.example/0"]])
-    assert topic_of["https://a.example/0"] == topic_of["https://b.example/0"] != topic_of["https://c.example/0"]
+        members = store.scalar(
+            "SELECT n_articles FROM topics WHERE id = ?", [topic_of["https://a.example/0"]]
+        )
+    assert (
+        topic_of["https://a.example/0"] == topic_of["https://b.example/0"] != topic_of["https://c.example/0"]
+    )
     assert members == 2
 
 

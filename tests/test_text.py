@@ -115,9 +115,7 @@ def test_article_extraction_drops_page_furniture() -> None:
 
 def test_article_extraction_without_paragraphs_falls_back_to_page_text() -> None:
     """A page with no paragraph container still yields its visible text."""
-    assert extract_article_text("<body><div>Short notice only</div></body>") == (
-        "Short notice only"
-    )
+    assert extract_article_text("<body><div>Short notice only</div></body>") == ("Short notice only")
 
 
 BLOG_PAGE = """<html><body class="single-post sidebar-right"><div id="page">

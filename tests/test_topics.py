@@ -41,9 +41,7 @@ def test_key_phrases_skip_stopwords() -> None:
 
 def test_key_phrases_of_chinese_text_are_frequent_terms() -> None:
     """Chinese text without spaces gives its repeated terms, without crashing."""
-    text = (
-        "充电桩行业在2020年大火。特来电是充电桩的领军者。充电桩企业依然没赚到钱。特来电准备上市。"
-    )
+    text = "充电桩行业在2020年大火。特来电是充电桩的领军者。充电桩企业依然没赚到钱。特来电准备上市。"
     phrases = key_phrases(text, k=3)
     assert "充电桩" in phrases and "特来电" in phrases
 
