@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -18,9 +21,9 @@ import numpy as np
 
 from ingest.batch import FreshArticle, build_batch
 from ingest.facts import candidate_facts
-from ingest.fetch import FetchConfig, FetchError, FetchErrorKind, fetch
+from ingest.fetch import FetchConfig, FetchError, FetchErrorKind, FetchResult, fetch
 from ingest.hostguard import HostPolicy
-from ingest.parse import FeedEntry, FeedError, parse_feed
+from ingest.parse import FeedEntry, FeedError, ParsedFeed, parse_feed
 from ingest.text import clean_text, extract_article_text
 from kb.base import KnowledgeBase
 from kb.index import VectorIndex
@@ -82,10 +85,12 @@ def _run_locked(kb: KnowledgeBase, progress) -> IngestReport:
             run_id = store.start_run()
     policy = HostPolicy.from_config(kb.config.allow_hosts)
     fetch_config = _fetch_config(kb.config)
-    for feed in feeds:
+    due = [feed for feed in feeds if not _resting(feed)]
+    report.feeds["skipped"] += len(feeds) - len(due)
+    for fetched in _fetched_in_order(due, kb.config.fetch_workers, policy, fetch_config):
         if progress:
-            progress(feed["url"])
-        _ingest_feed(kb, index, feed, policy, fetch_config, report)
+            progress(fetched.feed["url"])
+        _ingest_feed(kb, index, fetched, policy, fetch_config, report)
     with open_store(kb.home) as store, store.transaction():
         store.finish_run(run_id, {
             "feeds_ok": report.feeds["ok"], "feeds_not_modified": report.feeds["not_modified"],
@@ -107,21 +112,56 @@ def _fetch_config(config) -> FetchConfig:
     )
 
 
-def _ingest_feed(kb, index: VectorIndex, feed: dict, policy, fetch_config, report: IngestReport) -> None:
-    url = feed["url"]
-    if feed["gone"] or (feed["retry_after"] and feed["retry_after"] > now()):
-        report.feeds["skipped"] += 1
-        return
+def _resting(feed: dict) -> bool:
+    """Gone (404/410) or backing off after a 429/503: not fetched this run."""
+    return bool(feed["gone"] or (feed["retry_after"] and feed["retry_after"] > now()))
+
+
+@dataclass
+class _Fetched:
+    """One feed's fetch and parse: a result and its parsed feed (None on 304), or an error."""
+
+    feed: dict
+    result: FetchResult | None = None
+    parsed: ParsedFeed | None = None
+    error: FetchError | FeedError | None = None
+
+
+def _fetch_and_parse(feed: dict, policy: HostPolicy, fetch_config: FetchConfig) -> _Fetched:
     try:
-        result = fetch(url, etag=feed["etag"], last_modified=feed["last_modified"],
+        result = fetch(feed["url"], etag=feed["etag"], last_modified=feed["last_modified"],
                        config=fetch_config, policy=policy)  # fmt: skip
-        if result.status == 304:
-            _record(kb, feed["id"], "not_modified", moved_to=result.permanent_url)
-            report.feeds["not_modified"] += 1
-            return
-        parsed = parse_feed(result.body, result.url, result.content_type)
+        parsed = parse_feed(result.body, result.url, result.content_type) if result.status == 200 else None
     except (FetchError, FeedError) as exc:
-        _record_failure(kb, feed, exc, report)
+        return _Fetched(feed, error=exc)
+    return _Fetched(feed, result, parsed)
+
+
+def _fetched_in_order(feeds: list[dict], workers: int, policy, fetch_config) -> Iterator[_Fetched]:
+    """Fetch ``workers`` feeds at a time in threads (network time overlaps), yielding in feed
+    order so a run's outcome never depends on which server answered first. At most
+    2 x ``workers`` bodies are held at once."""
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fetch") as pool:
+        pending: deque = deque()
+        for feed in feeds:
+            pending.append(pool.submit(_fetch_and_parse, feed, policy, fetch_config))
+            if len(pending) >= 2 * max(1, workers):
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _ingest_feed(
+    kb, index: VectorIndex, fetched: _Fetched, policy, fetch_config, report: IngestReport
+) -> None:
+    feed, result, parsed = fetched.feed, fetched.result, fetched.parsed
+    url = feed["url"]
+    if fetched.error is not None:
+        _record_failure(kb, feed, fetched.error, report)
+        return
+    if result.status == 304:
+        _record(kb, feed["id"], "not_modified", moved_to=result.permanent_url)
+        report.feeds["not_modified"] += 1
         return
     report.warnings += [{"feed": url, "warning": warning} for warning in parsed.warnings]
     with open_store(kb.home) as store:

@@ -40,6 +40,8 @@ class KBConfig:
     allow_hosts: list[str] = field(default_factory=list)
     fetch_timeout_s: float = 20.0
     max_feed_bytes: int = 10_000_000
+    # Feeds fetched at once (threads: network waits overlap; processing stays in feed order).
+    fetch_workers: int = 4
     lock_wait_s: float = 0.0
 
     def to_json(self) -> str:
@@ -81,6 +83,8 @@ def _check(config: KBConfig, path: Path) -> None:
         raise ConfigError(f"{path}: novelty_threshold must be in (0, 1], got {config.novelty_threshold}")
     if not 0.0 <= config.dense_weight <= 1.0:
         raise ConfigError(f"{path}: dense_weight must be in [0, 1], got {config.dense_weight}")
+    if not isinstance(config.fetch_workers, int) or not 1 <= config.fetch_workers <= 64:
+        raise ConfigError(f"{path}: fetch_workers must be an integer from 1 to 64")
     if not isinstance(config.allow_hosts, list):
         raise ConfigError(f"{path}: allow_hosts must be a list of hosts or CIDR ranges")
 

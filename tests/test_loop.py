@@ -226,3 +226,34 @@ def test_pages_are_fetched_only_for_new_articles(kb, kb_json, server, home):
     assert server.hits["/story.html"] == 1
     texts = [hit["text"] for hit in kb_json("query", "ferries resume service", "-k", "4")["results"]]
     assert "The harbour master confirmed that 3 ferries will resume service on Friday morning." in texts
+
+
+def test_feeds_are_fetched_concurrently_and_processed_in_order(kb, kb_json, server):
+    """Several feeds are in flight at once, yet facts are numbered in feed order."""
+    import threading
+    import time
+
+    in_flight, peak, guard = [0], [0], threading.Lock()
+
+    def slow(body: bytes):
+        serve = static(body)
+
+        def route(handler) -> None:
+            with guard:
+                in_flight[0] += 1
+                peak[0] = max(peak[0], in_flight[0])
+            time.sleep(0.3)
+            serve(handler)
+            with guard:
+                in_flight[0] -= 1
+
+        return route
+
+    sentences = [FLOOD, BRIDGE, VOTE, "Markets fell sharply in early trading on Wednesday in Lowmere."]
+    urls = [server.add(f"/{i}.xml", slow(_feed(s, site=f"s{i}"))) for i, s in enumerate(sentences)]
+    kb("init", "--encoder", "hash")
+    kb("feeds", "add", *urls)
+    kb_json("ingest")
+    assert peak[0] >= 2
+    texts = [kb_json("explain", str(i))["text"] for i in range(1, 5)]
+    assert texts == sentences
