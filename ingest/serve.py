@@ -56,3 +56,25 @@ def serve_directory(directory: Path, port: int = 0) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m ingest.serve DIR [--port N]``: serve saved feeds until interrupted (replays)."""
+    import argparse
+    import time
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("directory", type=Path)
+    parser.add_argument("--port", type=int, default=8800)
+    args = parser.parse_args(argv)
+    with serve_directory(args.directory, args.port) as base:
+        print(f"serving {args.directory} at {base} (Ctrl-C stops)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()
