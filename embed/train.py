@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import random
+import string
 import time
 from dataclasses import asdict, dataclass
 from enum import Enum
@@ -65,6 +66,8 @@ class TrainConfig:
     contrastive_scale: float = 20.0  # cosine * scale = logits, as in sentence-transformers MNRL
     max_train_units: int = 128  # training truncates passages (the teacher saw 256 tokens)
     eval_every: int = 500
+    typo_prob: float = 0.0  # share of distillation inputs given typos (teacher sees them clean)
+    typo_rate: float = 0.15  # edits per character drawn from U(0, typo_rate)
     time_limit_min: float = 1e9  # stop early (keeping the best checkpoint) after this long
     threads: int = 1
     seed: int = 0
@@ -90,6 +93,25 @@ def cosine_distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.T
     return 1.0 - F.cosine_similarity(student.float(), teacher, dim=-1).mean()
 
 
+def with_typos(text: str, rate: float, rng: random.Random) -> str:
+    """``text`` with round(rate * len) random character swaps, drops and insertions
+    (the perturbation the robustness benchmark applies; training on it teaches the
+    student that a misspelt word means the clean word)."""
+    chars = list(text)
+    for _ in range(round(rate * len(text))):
+        if not chars:
+            break
+        i = rng.randrange(len(chars))
+        edit = rng.choice(("swap", "drop", "insert"))
+        if edit == "swap" and i + 1 < len(chars):
+            chars[i], chars[i + 1] = chars[i + 1], chars[i]
+        elif edit == "drop":
+            del chars[i]
+        else:
+            chars.insert(i, rng.choice(string.ascii_lowercase))
+    return "".join(chars)
+
+
 def _ranks(x: np.ndarray) -> np.ndarray:
     """Ranks with ties averaged (what Spearman's rho needs)."""
     order = np.argsort(x, kind="mergesort")
@@ -100,13 +122,16 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     return (sums / counts)[inverse]
 
 
-def sts_spearman(encoder: CharEncoder, split: str = "dev") -> float:
-    """Spearman x100 of cosine vs gold on one STS-B split (dev for all choices)."""
+def sts_spearman(encoder: CharEncoder, split: str = "dev", typo_rate: float = 0.0) -> float:
+    """Spearman x100 of cosine vs gold on one STS-B split (dev for all choices),
+    optionally with typos in every sentence (fixed seed)."""
     with STSB.open(encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
     rows = [r for r in rows if r["split"] == split]
-    a = encoder.encode([r["sentence1"] for r in rows], show_progress=False)
-    b = encoder.encode([r["sentence2"] for r in rows], show_progress=False)
+    rng = random.Random(13)
+    edit = (lambda t: with_typos(t, typo_rate, rng)) if typo_rate else (lambda t: t)  # noqa: E731
+    a = encoder.encode([edit(r["sentence1"]) for r in rows], show_progress=False)
+    b = encoder.encode([edit(r["sentence2"]) for r in rows], show_progress=False)
     gold = np.array([float(r["score"]) for r in rows])
     cos = (a * b).sum(1)
     return float(np.corrcoef(_ranks(cos), _ranks(gold))[0, 1] * 100)
@@ -177,6 +202,12 @@ class Batches:
         w = self.rng.sample(range(len(self.words)), self.cfg.batch_words)
         t = self.rng.sample(self.train_idx, min(self.cfg.batch_texts, len(self.train_idx)))
         texts = [self.words[i] for i in w] + [self.texts[i] for i in t]
+        if self.cfg.typo_prob:
+            rate = lambda: self.rng.uniform(0, self.cfg.typo_rate)  # noqa: E731
+            texts = [
+                with_typos(x, rate(), self.rng) if self.rng.random() < self.cfg.typo_prob else x
+                for x in texts
+            ]
         target = torch.from_numpy(np.concatenate([self.word_vecs[w], self.text_vecs[t]]))
         return self.windows(texts), target
 
@@ -220,6 +251,7 @@ def fit(cfg: TrainConfig) -> dict:
                 "step": step,
                 "minutes": round((time.time() - t0) / 60, 2),
                 "sts_dev": round(sts_spearman(encoder), 2),
+                "sts_dev_typo10": round(sts_spearman(encoder, typo_rate=0.1), 2),
                 "heldout_cos": round(heldout_cosine(encoder, batches), 4),
                 "n_texts": len(batches.train_idx),
             }

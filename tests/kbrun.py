@@ -87,18 +87,30 @@ def start_kb(home: Path, *args: str) -> subprocess.Popen:
     )
 
 
+# Runs kb and, at exit, writes the process's own peak RSS (VmHWM, KiB). wait4's ru_maxrss would
+# not do: Linux carries the parent's high-water mark across fork+exec, so a test process that had
+# loaded a model would be blamed on kb.
+_MEASURED_KB = """
+import atexit, os, runpy, sys
+def _peak():
+    with open("/proc/self/status") as status, open(os.environ["KB_PEAK_FILE"], "w") as out:
+        out.write(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+atexit.register(_peak)
+sys.argv = ["kb", *sys.argv[1:]]
+runpy.run_module("kb.cli", run_name="__main__")
+"""
+
+
 def run_kb_measured(home: Path, *args: str) -> tuple[subprocess.CompletedProcess, float]:
-    """``kb ARGS`` and the peak resident memory (MB) of that one process (``os.wait4``)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen(
-            [*KB, *args], stdout=out, stderr=err, text=True, env=kb_env(home), cwd=REPO
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)  # so Popen never waits again
-        out.seek(0)
-        err.seek(0)
-        done = subprocess.CompletedProcess(process.args, process.returncode, out.read(), err.read())
-    return done, usage.ru_maxrss / 1024  # Linux reports KiB
+    """``kb ARGS`` and the peak resident memory (MB) of that one process."""
+    with tempfile.TemporaryDirectory() as scratch:
+        peak_file = Path(scratch) / "peak"
+        env = {**kb_env(home), "KB_PEAK_FILE": str(peak_file)}
+        done = subprocess.run(
+            [sys.executable, "-c", _MEASURED_KB, *args],
+            capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+        )  # fmt: skip
+        return done, int(peak_file.read_text()) / 1024
 
 
 def kb_json(home: Path, *args: str, timeout: float = 120.0) -> dict:
