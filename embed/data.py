@@ -12,13 +12,16 @@ is still being written is already usable and nothing is pickled.
 
 from __future__ import annotations
 
+import argparse
 import ast
 import functools
 import gzip
 import json
 import logging
+import os
 import random
 import re
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -203,13 +206,13 @@ def load_cache(stream: str, cache_dir: Path = CACHE_DIR) -> tuple[list[str], np.
 
 
 def fill_cache(
-    stream: str, texts: list[str], chunk: int = 4096, max_seq_length: int = 256,
+    stream: str,
+    texts: list[str],
+    chunk: int = 4096,
+    max_seq_length: int = 256,
     cache_dir: Path = CACHE_DIR,
 ) -> None:
     """Encode ``texts`` with the teacher in chunks, skipping chunks already on disk."""
-    import os
-    import time
-
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
 
@@ -232,8 +235,6 @@ def fill_cache(
 
 def main() -> None:
     """``python -m embed.data`` fills the cache: words first (cheap), then mixed texts."""
-    import argparse
-
     import torch
 
     parser = argparse.ArgumentParser(description=main.__doc__)

@@ -16,7 +16,7 @@ is the sum of the embeddings of
 
 Summing a unit's characters into one position is the downsampling step: CANINE
 (Clark et al. 2022) shortens the character sequence 4x with a strided
-convolution; cutting at word boundaries shortens it ~6x for English and keeps
+convolution; cutting at word boundaries shortens it ~5x for English news and keeps
 units meaningful. The n-gram tables are first fitted so that the mean of the
 unit vectors matches the teacher's sentence vector (model2vec, Tulkens & van
 Dongen 2024, distils a sentence transformer into a static table the same way).
@@ -97,15 +97,15 @@ class Featurizer:
     def _compute_ids(self, unit: str) -> list[int]:
         cfg = self.config
         direct = cfg.n_chars * 3 // 4  # frequent scripts get their own row
-        ids = [
-            ord(c) if ord(c) < direct else direct + ord(c) % (cfg.n_chars - direct) for c in unit
-        ]
+        ids = [ord(c) if ord(c) < direct else direct + ord(c) % (cfg.n_chars - direct) for c in unit]
         marked = f"<{unit}>"
         grams = [(marked[i : i + n], n) for n in cfg.ngram_sizes for i in range(len(marked) - n + 1)]
         grams.append((marked, 0))  # the whole unit, hashed apart from its n-grams
         for gram, n in grams:
             # crc32 seeded by n: stable across processes, unlike hash()
-            ids.append(cfg.n_chars + zlib.crc32(gram.encode("utf-8"), n * 0x9E3779B1 & 0xFFFFFFFF) % cfg.n_buckets)
+            ids.append(
+                cfg.n_chars + zlib.crc32(gram.encode("utf-8"), n * 0x9E3779B1 & 0xFFFFFFFF) % cfg.n_buckets
+            )
         return ids
 
     def text_ids(self, text: str) -> list[list[int]]:

@@ -41,7 +41,7 @@ class CharModule(Module):
         features["sentence_embedding"] = F.normalize(vectors.float(), dim=-1)
         return features
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return self.model.config.out_dim
 
     def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:

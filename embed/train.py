@@ -27,7 +27,7 @@ import random
 import string
 import time
 from dataclasses import asdict, dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+import embed
 from embed import checkpoint, data
 from embed.encoder import CharEncoder
 from embed.model import CharModel, EncoderConfig, Featurizer, collate
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 STSB = data.REPO.parent / "shared" / "data" / "sts" / "stsbenchmark" / "stsbenchmark.tsv"
 
 
-class Stage(str, Enum):
+class Stage(StrEnum):
     DISTILL = "distill"
     CONTRASTIVE = "contrastive"
 
@@ -129,9 +130,10 @@ def sts_spearman(encoder: CharEncoder, split: str = "dev", typo_rate: float = 0.
         rows = [r for r in csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)]
     rows = [r for r in rows if r["split"] == split]
     rng = random.Random(13)
-    edit = (lambda t: with_typos(t, typo_rate, rng)) if typo_rate else (lambda t: t)  # noqa: E731
-    a = encoder.encode([edit(r["sentence1"]) for r in rows], show_progress=False)
-    b = encoder.encode([edit(r["sentence2"]) for r in rows], show_progress=False)
+    first = [with_typos(r["sentence1"], typo_rate, rng) for r in rows]
+    second = [with_typos(r["sentence2"], typo_rate, rng) for r in rows]
+    a = encoder.encode(first, show_progress=False)
+    b = encoder.encode(second, show_progress=False)
     gold = np.array([float(r["score"]) for r in rows])
     cos = (a * b).sum(1)
     return float(np.corrcoef(_ranks(cos), _ranks(gold))[0, 1] * 100)
@@ -185,8 +187,9 @@ class Batches:
         # with probability ~ sqrt(size) so 337k news pairs do not drown 6k code pairs
         self.sources = sorted(self.pairs)
         self.source_weights = [math.sqrt(len(self.pairs[s])) for s in self.sources]
-        log.info("%d words, %d texts, %d pair sources", len(self.words), len(self.train_idx),
-                 len(self.sources))
+        log.info(
+            "%d words, %d texts, %d pair sources", len(self.words), len(self.train_idx), len(self.sources)
+        )
 
     def reload_texts(self) -> None:
         """Pick up chunks the cache job finished since the last call; every 50th text is held out."""
@@ -203,9 +206,10 @@ class Batches:
         t = self.rng.sample(self.train_idx, min(self.cfg.batch_texts, len(self.train_idx)))
         texts = [self.words[i] for i in w] + [self.texts[i] for i in t]
         if self.cfg.typo_prob:
-            rate = lambda: self.rng.uniform(0, self.cfg.typo_rate)  # noqa: E731
             texts = [
-                with_typos(x, rate(), self.rng) if self.rng.random() < self.cfg.typo_prob else x
+                with_typos(x, self.rng.uniform(0, self.cfg.typo_rate), self.rng)
+                if self.rng.random() < self.cfg.typo_prob
+                else x
                 for x in texts
             ]
         target = torch.from_numpy(np.concatenate([self.word_vecs[w], self.text_vecs[t]]))
@@ -226,6 +230,10 @@ def heldout_cosine(encoder: CharEncoder, batches: Batches) -> float:
     return float((vecs * batches.text_vecs[idx]).sum(1).mean())
 
 
+def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in batch.items()}
+
+
 # ---- the loop --------------------------------------------------------------
 
 
@@ -240,7 +248,6 @@ def fit(cfg: TrainConfig) -> dict:
     opts = build_optimizers(model, cfg)
     batches = Batches(cfg, Featurizer(model.config), random.Random(cfg.seed))
     mnrl = MultipleNegativesRankingLoss(cfg.contrastive_scale)
-    to_dev = lambda b: {k: v.to(device) for k, v in b.items()}  # noqa: E731
     autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     best, t0, history = -1.0, time.time(), []
 
@@ -274,10 +281,10 @@ def fit(cfg: TrainConfig) -> dict:
                 group["lr"] = group["base_lr"] * lr_factor(step, cfg)
         inputs, target = batches.teacher()
         with torch.autocast(**autocast):
-            loss = cfg.distill_weight * cosine_distill_loss(model(**to_dev(inputs)), target.to(device))
+            loss = cfg.distill_weight * cosine_distill_loss(model(**_to(inputs, device)), target.to(device))
             if cfg.stage is Stage.CONTRASTIVE:
                 anchors, positives = batches.pairs_batch()
-                loss = loss + mnrl(model(**to_dev(anchors)), model(**to_dev(positives)))
+                loss = loss + mnrl(model(**_to(anchors, device)), model(**_to(positives, device)))
         for opt in opts:
             opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -293,26 +300,33 @@ def export(src: str, dst: str, int8: bool) -> dict:
     model, _ = checkpoint.load(src)
     before = sts_spearman(CharEncoder(model))
     checkpoint.save(model, dst, quantize=int8)
-    after_encoder = __import__("embed").load(dst)
+    after_encoder = embed.load(dst)
     after = sts_spearman(after_encoder)
     size = sum(f.stat().st_size for f in Path(dst).iterdir()) / 1e6
-    return {"sts_dev_fp32": round(before, 2), "sts_dev_saved": round(after, 2), "mb": round(size, 1),
-            "name": after_encoder.name}
+    return {
+        "sts_dev_fp32": round(before, 2),
+        "sts_dev_saved": round(after, 2),
+        "mb": round(size, 1),
+        "name": after_encoder.name,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m embed.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m embed.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     fit_p = sub.add_parser("fit", help="train (one stage)")
     for name, value in asdict(TrainConfig()).items():
         kind = type(value) if value is not None else str
         if isinstance(value, Enum):
-            fit_p.add_argument(f"--{name.replace('_', '-')}", type=Stage, default=value,
-                               choices=list(Stage))
+            fit_p.add_argument(f"--{name.replace('_', '-')}", type=Stage, default=value, choices=list(Stage))
         else:
-            fit_p.add_argument(f"--{name.replace('_', '-')}", type=int if name == "layers" else kind,
-                               default=value)
+            fit_p.add_argument(
+                f"--{name.replace('_', '-')}", type=int if name == "layers" else kind, default=value
+            )
     exp = sub.add_parser("export", help="write a checkpoint (optionally int8) and check STS-B dev")
     exp.add_argument("--src", required=True)
     exp.add_argument("--dst", required=True)

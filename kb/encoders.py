@@ -84,7 +84,7 @@ class SentenceTransformerEncoder:
         device = "cuda" if _cuda_available() else "cpu"
         self.model = SentenceTransformer(str(path), device=device)
         self.name = name or f"st:{Path(path).name}"
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self.dim = int(self.model.get_embedding_dimension())
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, normalize: bool = True) -> np.ndarray:
         vectors = self.model.encode(

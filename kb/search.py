@@ -97,26 +97,47 @@ def _save_bm25(cache: Path, stamp: str, ids: np.ndarray, index: BM25Index) -> No
 
 
 def _lexical(kb: KnowledgeBase, store: Store, text: str, allowed: list[int] | None) -> dict[int, float]:
+    """BM25 score of every fact (those with a positive score), restricted to ``allowed``."""
     ids, bm25 = fact_bm25(kb, store)
     if not len(ids):
         return {}
     scores = bm25.scores(text)
-    keep = np.ones(len(ids), bool) if allowed is None else np.isin(ids, allowed)
-    order = [i for i in np.argsort(-scores, kind="stable") if keep[i] and scores[i] > 0][:CANDIDATES]
-    return {int(ids[i]): float(scores[i]) for i in order}
+    keep = (scores > 0) & (np.ones(len(ids), bool) if allowed is None else np.isin(ids, allowed))
+    return {int(i): float(v) for i, v in zip(ids[keep], scores[keep], strict=True)}
+
+
+def _top(scores: dict[int, float]) -> dict[int, float]:
+    return dict(ranked(scores, CANDIDATES))
+
+
+def _complete_dense(store: Store, dense: dict[int, float], wanted: set[int], vector: np.ndarray) -> dict:
+    """Dense scores for ``wanted`` too, from the stored vectors (exact cosine)."""
+    missing = sorted(wanted - dense.keys())
+    ids, vectors = store.fact_vectors(missing) if missing else (np.zeros(0, np.int64), None)
+    return {
+        **dense,
+        **({int(i): float(v) for i, v in zip(ids, vectors @ vector, strict=True)} if len(ids) else {}),
+    }
 
 
 def query(kb: KnowledgeBase, store: Store, text: str, k: int = 10,
           where: QueryFilter | None = None) -> list[dict]:  # fmt: skip
-    """The k facts best matching ``text``, each with score, first-seen date and sources."""
+    """The k facts best matching ``text``, each with score, first-seen date and sources.
+
+    Candidates are the union of each system's top 100; both systems score every candidate
+    before min-max normalisation over the union (as ``eval.retrieval`` does on BEIR, where
+    ``dense_weight`` was chosen).
+    """
     where = where or QueryFilter()
     kb.check_encoder(store)
     index, _ = kb.load_index(store)
     allowed = _allowed_ids(store, where) if where.active() else None
     vector = kb.encoder.encode([text])[0]
-    fused = convex_fusion(
-        _dense(store, index, vector, allowed), _lexical(kb, store, text, allowed), kb.config.dense_weight
-    )
-    best = ranked(fused, k)
+    dense = _dense(store, index, vector, allowed)
+    lexical_all = _lexical(kb, store, text, allowed)
+    union = dense.keys() | _top(lexical_all).keys()
+    dense = _complete_dense(store, dense, union, vector)
+    lexical = {fact_id: lexical_all.get(fact_id, 0.0) for fact_id in union}
+    best = ranked(convex_fusion({i: dense[i] for i in union}, lexical, kb.config.dense_weight), k)
     facts = store.facts_with_sources([fact_id for fact_id, _ in best])
     return [{**facts[fact_id], "score": round(score, 4)} for fact_id, score in best]

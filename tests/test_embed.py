@@ -129,3 +129,15 @@ def test_ranking_loss_prefers_matching_pairs():
     mnrl = MultipleNegativesRankingLoss()
     assert mnrl(anchors, anchors).item() < 0.01
     assert mnrl(anchors, anchors.roll(1, dims=0)).item() > 10
+
+
+def test_typo_augmentation_edits_only_when_asked():
+    """with_typos leaves text alone at rate 0 and edits about rate * len characters otherwise."""
+    import random
+
+    from embed.train import with_typos
+
+    text = "the quick brown fox jumps over the lazy dog"
+    assert with_typos(text, 0.0, random.Random(0)) == text
+    edited = with_typos(text, 0.1, random.Random(0))
+    assert edited != text and abs(len(edited) - len(text)) <= 4
