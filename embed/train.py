@@ -24,7 +24,6 @@ import json
 import logging
 import math
 import random
-import string
 import time
 from dataclasses import asdict, dataclass
 from enum import Enum, StrEnum
@@ -39,6 +38,7 @@ import embed
 from embed import checkpoint, data
 from embed.encoder import CharEncoder
 from embed.model import CharModel, EncoderConfig, Featurizer, collate
+from embed.typos import with_typos
 
 log = logging.getLogger(__name__)
 
@@ -92,25 +92,6 @@ class MultipleNegativesRankingLoss(nn.Module):
 
 def cosine_distill_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     return 1.0 - F.cosine_similarity(student.float(), teacher, dim=-1).mean()
-
-
-def with_typos(text: str, rate: float, rng: random.Random) -> str:
-    """``text`` with round(rate * len) random character swaps, drops and insertions
-    (the perturbation the robustness benchmark applies; training on it teaches the
-    student that a misspelt word means the clean word)."""
-    chars = list(text)
-    for _ in range(round(rate * len(text))):
-        if not chars:
-            break
-        i = rng.randrange(len(chars))
-        edit = rng.choice(("swap", "drop", "insert"))
-        if edit == "swap" and i + 1 < len(chars):
-            chars[i], chars[i + 1] = chars[i + 1], chars[i]
-        elif edit == "drop":
-            del chars[i]
-        else:
-            chars.insert(i, rng.choice(string.ascii_lowercase))
-    return "".join(chars)
 
 
 def _ranks(x: np.ndarray) -> np.ndarray:

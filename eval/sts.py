@@ -16,12 +16,12 @@ from __future__ import annotations
 import csv
 import logging
 import random
-import string
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from embed.typos import with_typos
 from eval.common import EvalDataError, TaskResult, require_file
 from eval.metrics import correlations_x100
 
@@ -157,23 +157,6 @@ def _load_optional(path: Path, split: str) -> list[PairSet]:
         raise
 
 
-def perturb_text(text: str, rate: float, rng: random.Random) -> str:
-    """``text`` with round(rate * len) random character edits (swap, drop, insert)."""
-    chars = list(text)
-    for _ in range(round(rate * len(text))):
-        if not chars:
-            break
-        i = rng.randrange(len(chars))
-        edit = rng.choice(("swap", "drop", "insert"))
-        if edit == "swap" and i + 1 < len(chars):
-            chars[i], chars[i + 1] = chars[i + 1], chars[i]
-        elif edit == "drop":
-            del chars[i]
-        else:
-            chars.insert(i, rng.choice(string.ascii_lowercase))
-    return "".join(chars)
-
-
 def cosine_of_pairs(encoder, first: list[str], second: list[str]) -> np.ndarray:
     """Cosine similarity of each (first[i], second[i]) pair, shape (N,)."""
     a, b = encoder.encode(first), encoder.encode(second)
@@ -186,8 +169,8 @@ def evaluate_sts(pairs: PairSet, encoder, perturb: float = 0.0, seed: int = 13) 
     config: dict = {"similarity": "cosine"}
     if perturb:
         rng = random.Random(seed)
-        first = [perturb_text(t, perturb, rng) for t in first]
-        second = [perturb_text(t, perturb, rng) for t in second]
+        first = [with_typos(t, perturb, rng) for t in first]
+        second = [with_typos(t, perturb, rng) for t in second]
         config.update(perturb_rate=perturb, perturb_seed=seed, perturb_edits="swap/drop/insert")
     metrics = correlations_x100(cosine_of_pairs(encoder, first, second), pairs.scores)
     return TaskResult(

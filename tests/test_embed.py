@@ -135,7 +135,7 @@ def test_typo_augmentation_edits_only_when_asked():
     """with_typos leaves text alone at rate 0 and edits about rate * len characters otherwise."""
     import random
 
-    from embed.train import with_typos
+    from embed.typos import with_typos
 
     text = "the quick brown fox jumps over the lazy dog"
     assert with_typos(text, 0.0, random.Random(0)) == text

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from evalfixtures import write_beir, write_senteval, write_sts
 
+from embed.typos import with_typos
 from eval.common import EvalDataError, open_encoder
 from eval.csn import evaluate_csn
 from eval.novelty import FactPairs, evaluate_novelty
 from eval.retrieval import convex_scores, evaluate_beir, load_beir, rrf_scores
 from eval.senteval import SentEvalConfig, evaluate_senteval, load_task
-from eval.sts import evaluate_sts, load_sts, perturb_text
+from eval.sts import evaluate_sts, load_sts
 
 
 @pytest.fixture()
@@ -114,8 +115,8 @@ def test_perturbation_is_seeded_and_edits_about_ten_percent():
     import random
 
     text = "the quick brown fox jumps over the lazy dog " * 2 + "and so on and on"
-    once = perturb_text(text, 0.1, random.Random(3))
-    assert once == perturb_text(text, 0.1, random.Random(3))
+    once = with_typos(text, 0.1, random.Random(3))
+    assert once == with_typos(text, 0.1, random.Random(3))
     assert once != text and abs(len(once) - len(text)) <= 10
 
 
