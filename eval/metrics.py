@@ -100,10 +100,16 @@ def correlations_x100(predicted: np.ndarray, gold: np.ndarray) -> dict[str, floa
 
 
 def binary_prf(predicted: np.ndarray, actual: np.ndarray) -> dict[str, float]:
-    """Precision, recall and F1 of the positive class (boolean arrays)."""
+    """Precision, recall, F1 and F0.5 (precision weighted double) of the positive class."""
     predicted, actual = np.asarray(predicted, bool), np.asarray(actual, bool)
     tp = float(np.sum(predicted & actual))
     precision = tp / max(float(predicted.sum()), 1.0)
     recall = tp / max(float(actual.sum()), 1.0)
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": precision, "recall": recall, "f1": f1}
+    return {"precision": precision, "recall": recall, "f1": _f_beta(precision, recall, 1.0),
+            "f0.5": _f_beta(precision, recall, 0.5)}  # fmt: skip
+
+
+def _f_beta(precision: float, recall: float, beta: float) -> float:
+    weight = beta * beta
+    denominator = weight * precision + recall
+    return (1 + weight) * precision * recall / denominator if denominator else 0.0

@@ -82,6 +82,12 @@ def test_challenge_ndcg_counts_rank_only_over_annotated_functions():
 
 
 def test_binary_prf_of_known():
-    """Precision, recall and F1 of the positive class."""
+    """Precision, recall, F1 and F0.5 of the positive class."""
     result = binary_prf(np.array([1, 1, 0, 0], bool), np.array([1, 0, 1, 0], bool))
-    assert result == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
+    assert result == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "f0.5": 0.5}
+
+
+def test_f_half_weighs_precision_double():
+    """With precision 1 and recall 0.5, F0.5 is 5/6 (textbook value) while F1 is 2/3."""
+    result = binary_prf(np.array([1, 0, 0, 0], bool), np.array([1, 1, 0, 0], bool))
+    assert result["f0.5"] == pytest.approx(5 / 6) and result["f1"] == pytest.approx(2 / 3)

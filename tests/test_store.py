@@ -68,6 +68,13 @@ def test_different_numbers_are_different_facts():
     assert same_fact("Ajax won 2-1 on Sunday.", "On Sunday Ajax won 2-1.", 0.97, config)
 
 
+def test_an_added_date_does_not_make_a_new_fact():
+    """One report adding the date the other leaves out still states the same fact."""
+    config = NoveltyConfig(threshold=0.8)
+    assert same_fact("On 21 December parliament legalised medical cannabis.",
+                     "Parliament legalised medical cannabis.", 0.9, config)  # fmt: skip
+
+
 def test_decision_keeps_nearest_fact_and_reason():
     """A candidate below the threshold is new, and the decision names the nearest fact."""
     decision = decide("Rain fell.", [(7, "Snow fell in the hills.", 0.42)], NoveltyConfig(threshold=0.8))
