@@ -70,10 +70,16 @@ class KnowledgeBase:
             )
 
     def load_index(self, store: Store) -> tuple[VectorIndex, list[str]]:
-        """The fact index, repaired in memory to match the store; and what was repaired."""
-        ids, vectors = store.fact_vectors()
-        dim = vectors.shape[1] if len(ids) else self.encoder.dim
+        """The fact index, repaired in memory to match the store; and what was repaired.
+
+        Only fact ids are read to compare (a query's hot path); vectors are read for the
+        facts the index lacks, or for all of them when it must be rebuilt.
+        """
+        ids = store.fact_ids()
+        recorded_dim = store.meta("encoder_dim")
+        dim = int(recorded_dim) if recorded_dim else self.encoder.dim
         repairs: list[str] = []
+        index = None
         try:
             if not self.index_path.exists():
                 raise IndexError_(f"{self.index_path} is missing")
@@ -84,10 +90,9 @@ class KnowledgeBase:
         except IndexError_ as exc:
             if len(ids):
                 repairs.append(f"{exc}: rebuilt from the store")
-            index = None
         if index is None:
             index = VectorIndex(dim)
-            index.add(ids, vectors)
+            index.add(*store.fact_vectors())
             return index, repairs
         held = index.ids()
         extra = np.setdiff1d(held, ids)
@@ -96,8 +101,7 @@ class KnowledgeBase:
             repairs.append(f"removed {len(extra)} vector(s) of facts the store does not hold")
         missing = np.setdiff1d(ids, held)
         if len(missing):
-            mask = np.isin(ids, missing)
-            index.add(ids[mask], vectors[mask])
+            index.add(*store.fact_vectors(missing.tolist()))
             repairs.append(f"added {len(missing)} missing vector(s) from the store")
         return index, repairs
 

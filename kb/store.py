@@ -214,6 +214,10 @@ class Store:
         frame = pd.DataFrame(rows)  # noqa: F841 - DuckDB reads the local by name
         self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
 
+    def fact_ids(self) -> np.ndarray:
+        """Every fact id, int64, ascending."""
+        return np.asarray(self.con.execute("SELECT id FROM facts ORDER BY id").fetchnumpy()["id"], np.int64)
+
     def fact_vectors(self, ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids int64, vectors float32) of all facts, or of ``ids``."""
         where, params = ("WHERE id IN (SELECT unnest(?))", [ids]) if ids is not None else ("", [])
