@@ -68,11 +68,12 @@ def build_batch(store: Store, index: VectorIndex, encoder, fresh: list[FreshArti
     stamp, offset = now(), 0
     for article in fresh:
         own = vectors[offset : offset + len(article.candidates)]
-        topic_id = topics.assign(own, article) if len(own) else None
+        phrases = key_phrases(f"{article.title}. {article.text}", k=5)
+        topic_id = topics.assign(own, article.title, phrases) if len(own) else None
         batch.articles.append({
             "id": article_id, "feed_id": feed_id, "guid": article.guid, "url": article.url,
             "title": article.title, "published": article.published, "text": article.text,
-            "content_hash": article.content_hash, "key_phrases": key_phrases(article.text, k=5),
+            "content_hash": article.content_hash, "key_phrases": phrases,
             "topic_id": topic_id, "fetched_at": stamp,
         })  # fmt: skip
         for sentence, vector in zip(article.candidates, own, strict=True):
@@ -141,16 +142,16 @@ class _Topics:
         self.store, self.threshold = store, threshold
         self.ids, self.sums, _ = store.topic_centroids()
 
-    def assign(self, vectors: np.ndarray, article: FreshArticle) -> int:
+    def assign(self, vectors: np.ndarray, title: str, phrases: list[str]) -> int:
+        """The topic of an article whose candidate sentences have ``vectors``."""
         vector = l2_normalize(vectors.mean(axis=0, keepdims=True))[0]
-        centroids = l2_normalize(self.sums) if self.ids else np.zeros((0, len(vector)), np.float32)
-        best, _ = assign_topic(vector, centroids, self.threshold)
+        sums = self.sums if self.ids else np.zeros((0, len(vector)), np.float32)
+        best, _ = assign_topic(vector, sums, self.threshold)  # it normalises the sums itself
         if best is not None:
             self.sums[best] = self.sums[best] + vector
             self.store.join_topic(self.ids[best], self.sums[best])
             return self.ids[best]
-        phrases = key_phrases(f"{article.title}. {article.text}", k=5)
-        topic_id = self.store.add_topic(phrases[0] if phrases else article.title[:80], phrases, vector)
+        topic_id = self.store.add_topic(phrases[0] if phrases else title[:80], phrases, vector)
         self.sums = np.vstack([self.sums, vector[None, :]]) if self.ids else vector[None, :].copy()
         self.ids = [*self.ids, topic_id]
         return topic_id
