@@ -140,7 +140,7 @@ class _Topics:
 
     def __init__(self, store: Store, threshold: float):
         self.store, self.threshold = store, threshold
-        self.ids, self.sums, _ = store.topic_centroids()
+        self.ids, self.sums = store.topic_centroids()
 
     def assign(self, vectors: np.ndarray, title: str, phrases: list[str]) -> int:
         """The topic of an article whose candidate sentences have ``vectors``."""

@@ -50,18 +50,22 @@ def _allowed_ids(store: Store, where: QueryFilter) -> list[int]:
     return [row[0] for row in store.con.execute(sql, params).fetchall()]
 
 
+def _stored_cosines(store: Store, ids: list[int], vector: np.ndarray) -> dict[int, float]:
+    """Exact cosine of ``vector`` to the stored vectors of facts ``ids``."""
+    found, vectors = store.fact_vectors(ids) if ids else (np.zeros(0, np.int64), None)
+    if not len(found):
+        return {}
+    return {int(i): float(v) for i, v in zip(found, vectors @ vector, strict=True)}
+
+
 def _dense(
     store: Store, index: VectorIndex, vector: np.ndarray, allowed: list[int] | None
 ) -> dict[int, float]:
+    """The dense top candidates: FAISS, or an exact scan of the filtered facts."""
     if allowed is None:
         scores, ids = index.search(vector[None, :], CANDIDATES)
         return {int(i): float(s) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0}
-    ids, vectors = store.fact_vectors(allowed)
-    if not len(ids):
-        return {}
-    scores = vectors @ vector
-    best = np.argsort(-scores, kind="stable")[:CANDIDATES]
-    return {int(ids[i]): float(scores[i]) for i in best}
+    return _top(_stored_cosines(store, allowed, vector))
 
 
 def fact_bm25(kb: KnowledgeBase, store: Store) -> tuple[np.ndarray, BM25Index]:
@@ -110,16 +114,6 @@ def _top(scores: dict[int, float]) -> dict[int, float]:
     return dict(ranked(scores, CANDIDATES))
 
 
-def _complete_dense(store: Store, dense: dict[int, float], wanted: set[int], vector: np.ndarray) -> dict:
-    """Dense scores for ``wanted`` too, from the stored vectors (exact cosine)."""
-    missing = sorted(wanted - dense.keys())
-    ids, vectors = store.fact_vectors(missing) if missing else (np.zeros(0, np.int64), None)
-    return {
-        **dense,
-        **({int(i): float(v) for i, v in zip(ids, vectors @ vector, strict=True)} if len(ids) else {}),
-    }
-
-
 def query(kb: KnowledgeBase, store: Store, text: str, k: int = 10,
           where: QueryFilter | None = None) -> list[dict]:  # fmt: skip
     """The k facts best matching ``text``, each with score, first-seen date and sources.
@@ -136,7 +130,7 @@ def query(kb: KnowledgeBase, store: Store, text: str, k: int = 10,
     dense = _dense(store, index, vector, allowed)
     lexical_all = _lexical(kb, store, text, allowed)
     union = dense.keys() | _top(lexical_all).keys()
-    dense = _complete_dense(store, dense, union, vector)
+    dense |= _stored_cosines(store, sorted(union - dense.keys()), vector)
     lexical = {fact_id: lexical_all.get(fact_id, 0.0) for fact_id in union}
     best = ranked(convex_fusion({i: dense[i] for i in union}, lexical, kb.config.dense_weight), k)
     facts = store.facts_with_sources([fact_id for fact_id, _ in best])

@@ -256,14 +256,14 @@ class Store:
         return facts
 
     # -- topics -----------------------------------------------------------------------------
-    def topic_centroids(self) -> tuple[list[int], np.ndarray, list[int]]:
-        """(ids, sums (n, dim), counts) of all topics."""
+    def topic_centroids(self) -> tuple[list[int], np.ndarray]:
+        """(ids, member-vector sums (n, dim)) of every topic that has a centroid."""
         rows = self.con.execute(
-            "SELECT id, centroid_sum, n_articles FROM topics WHERE centroid_sum IS NOT NULL ORDER BY id"
+            "SELECT id, centroid_sum FROM topics WHERE centroid_sum IS NOT NULL ORDER BY id"
         ).fetchall()
         if not rows:
-            return [], np.zeros((0, 0), np.float32), []
-        return [r[0] for r in rows], np.array([r[1] for r in rows], np.float32), [r[2] for r in rows]
+            return [], np.zeros((0, 0), np.float32)
+        return [r[0] for r in rows], np.array([r[1] for r in rows], np.float32)
 
     def add_topic(self, label: str, key_phrases: list[str], vector: np.ndarray) -> int:
         topic_id = self.next_id("topics")
