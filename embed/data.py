@@ -21,7 +21,9 @@ import logging
 import os
 import random
 import re
+import sysconfig
 import time
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +36,13 @@ log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parent.parent
 TRAIN_DIR = REPO.parent / "shared" / "data" / "train"
 CACHE_DIR = REPO / "cache" / "teacher"
-STDLIB_DIR = Path("/root/.pyenv/versions/3.11.7/lib/python3.11")
+STDLIB_DIR = Path(sysconfig.get_paths()["stdlib"])
+SITE_DIR = Path(sysconfig.get_paths()["purelib"])
+# Read only to *exclude* code that CodeSearchNet scores on (see eval_code_fingerprints).
+CSN_CORPUS = REPO.parent / "shared" / "data" / "codesearchnet" / "python" / "corpus.jsonl"
+# A whole installed package kept out of training: docstring -> code retrieval over it
+# is the code dev set (CodeSearchNet has no dev split of its own).
+CODE_DEV_PACKAGES = frozenset({"networkx"})
 
 # Pair files whose rows are positives (label is a group tag or "1"); NLI files
 # are filtered to their entailment rows.
@@ -95,30 +103,114 @@ def _lines(path: Path) -> Iterator[str]:
                 yield line.strip()
 
 
+def _code_key(code: str) -> int:
+    """Whitespace-blind fingerprint of a function's source."""
+    return zlib.crc32("".join(code.split()).encode("utf-8"))
+
+
 @functools.lru_cache(maxsize=1)
-def code_pairs(root: Path = STDLIB_DIR, limit: int = 20_000) -> list[Pair]:
-    """(docstring summary, function source) pairs from installed Python source."""
-    pairs: list[Pair] = []
+def eval_code_fingerprints(corpus: Path = CSN_CORPUS) -> tuple[frozenset[int], frozenset[str]]:
+    """Fingerprints of CodeSearchNet's functions and the names of their repositories,
+    so no training pair can be (a copy of) a function the benchmark scores."""
+    if not corpus.exists():
+        return frozenset(), frozenset()
+    keys, repos = set(), set()
+    with corpus.open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            keys.add(_code_key(row["text"]))
+            repos.add(row["metadata"]["repo"].split("/")[-1].lower())
+    return frozenset(keys), frozenset(repos)
+
+
+def _package(path: Path, root: Path) -> str:
+    return path.relative_to(root).parts[0].lower()
+
+
+def _python_files(root: Path) -> Iterator[Path]:
+    """Source files under ``root``, without tests and without packages nested in it."""
     for path in sorted(root.rglob("*.py")):
-        if "test" in path.parts or "site-packages" in path.parts or "idlelib" in path.parts:
+        parts = path.relative_to(root).parts
+        if any(p in ("test", "tests", "testing", "idlelib", "site-packages") for p in parts):
             continue
-        try:
-            source = path.read_text(encoding="utf-8")
-            tree = ast.parse(source)
-            lines = source.splitlines()
-        except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
+        yield path
+
+
+def _functions(path: Path) -> Iterator[tuple[str, str, str]]:
+    """(docstring summary, source, source without the docstring) of each documented function."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+    except (SyntaxError, UnicodeDecodeError, ValueError, OSError, RecursionError):
+        return
+    lines = text.splitlines()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        doc = ast.get_docstring(node)
+        if not doc or len(doc) < 20:
+            continue
+        # line slicing, not ast.get_source_segment (which rescans the file per call);
+        # the docstring's lines are dropped so a pair cannot be matched by copying text
+        doc_node = node.body[0]
+        source = "\n".join(lines[node.lineno - 1 : node.end_lineno])
+        body = "\n".join(
+            lines[node.lineno - 1 : doc_node.lineno - 1] + lines[doc_node.end_lineno : node.end_lineno]
+        )
+        summary = doc.strip().split("\n\n")[0].replace("\n", " ")
+        if len(body.splitlines()) >= 3 and len(summary) >= 20:  # not a bare stub
+            yield summary, source, body[:2000]
+
+
+@functools.lru_cache(maxsize=4)
+def code_pairs(
+    root: Path = STDLIB_DIR, limit: int = 20_000, dev: bool = False, eval_corpus: Path = CSN_CORPUS
+) -> list[Pair]:
+    """(docstring summary, function source) pairs from installed Python source.
+
+    Packages named like a CodeSearchNet repository and functions whose source
+    matches a CodeSearchNet function are skipped. ``dev=True`` returns only the
+    held-out ``CODE_DEV_PACKAGES``; otherwise they are left out.
+    """
+    eval_keys, eval_repos = eval_code_fingerprints(eval_corpus)
+    pairs: list[Pair] = []
+    seen: set[int] = set()
+    for path in _python_files(root):
+        package = _package(path, root)
+        if package in eval_repos or (package in CODE_DEV_PACKAGES) != dev:
+            continue
+        for summary, source, body in _functions(path):
+            key = _code_key(body)
+            if key in seen or key in eval_keys or _code_key(source) in eval_keys:
                 continue
-            doc = ast.get_docstring(node)
-            # line slicing, not ast.get_source_segment (which rescans the file per call)
-            body = "\n".join(lines[node.lineno - 1 : node.end_lineno])
-            if doc and body and len(doc) >= 20:
-                summary = doc.strip().split("\n\n")[0].replace("\n", " ")
-                pairs.append(Pair(summary, body[:2000], "code"))
-                if len(pairs) >= limit:
-                    return pairs
+            seen.add(key)
+            pairs.append(Pair(summary, body, "code"))
+            if len(pairs) >= limit:
+                return pairs
+    return pairs
+
+
+def installed_code_pairs() -> list[Pair]:
+    """Code pairs from the standard library and every installed package."""
+    return code_pairs(STDLIB_DIR) + code_pairs(SITE_DIR, limit=100_000)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+
+
+def inverse_cloze_pairs(train_dir: Path = TRAIN_DIR, seed: int = 0, keep: float = 0.1) -> list[Pair]:
+    """(one sentence, the rest of its paragraph) from Wikipedia paragraphs: the Inverse
+    Cloze Task (Lee et al. 2019), self-supervised training for retrieving passages by a
+    short statement. Like the paper, the sentence is left in its context ``keep`` of the time."""
+    rng = random.Random(seed)
+    pairs = []
+    for paragraph in _lines(train_dir / PASSAGES[0]):
+        sentences = _SENTENCE_END.split(paragraph)
+        if len(sentences) < 3:
+            continue
+        i = rng.randrange(len(sentences))
+        context = sentences if rng.random() < keep else sentences[:i] + sentences[i + 1 :]
+        pairs.append(Pair(sentences[i], " ".join(context), "wikipedia_ict"))
     return pairs
 
 
@@ -133,7 +225,7 @@ def training_pairs(train_dir: Path = TRAIN_DIR) -> list[Pair]:
             for a, b, label in _tsv_rows(train_dir / name)
             if label == "entailment"
         ]
-    return pairs + code_pairs()
+    return pairs + inverse_cloze_pairs(train_dir) + installed_code_pairs()
 
 
 def sentence_texts(train_dir: Path = TRAIN_DIR, seed: int = 0) -> list[str]:
@@ -181,6 +273,26 @@ def mixed_texts(seed: int = 0, passage_every: int = 6) -> list[str]:
         if i % passage_every == 0 and i // passage_every < len(passages):
             out.append(passages[i // passage_every])
     return out
+
+
+def _clip(text: str, max_chars: int) -> str:
+    """``text`` cut at the last space or line break before ``max_chars``."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[:max_chars]
+    return cut[: max(cut.rfind(" "), cut.rfind("\n"), max_chars // 2)]
+
+
+def long_texts(exclude: set[str], seed: int = 1, max_chars: int = 700) -> list[str]:
+    """The second teacher stream: installed-package code and prose passages not in
+    ``exclude`` (the first stream), alternating, clipped to about what training
+    keeps (128 units) so the teacher and the student see the same text."""
+    code = [_clip(p.positive, max_chars) for p in code_pairs(SITE_DIR, limit=100_000)]
+    prose = [_clip(t, max_chars) for t in passage_texts(seed=seed) if t not in exclude]
+    rng = random.Random(seed)
+    rng.shuffle(code)
+    out = [t for pair in zip(code, prose, strict=False) for t in pair]
+    return out + code[len(prose) :] + prose[len(code) :]
 
 
 # ---- teacher cache -------------------------------------------------------
@@ -234,17 +346,25 @@ def fill_cache(
 
 
 def main() -> None:
-    """``python -m embed.data`` fills the cache: words first (cheap), then mixed texts."""
+    """``python -m embed.data`` fills the cache, one stream after another: single
+    words (cheap), mixed sentences and passages, then code and passages clipped
+    to the training window."""
     import torch
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--words", type=int, default=100_000)
+    parser.add_argument("--streams", default="words,texts,long", help="comma-separated, in order")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
-    fill_cache("words", vocabulary(size=args.words), chunk=16384, max_seq_length=16)
-    fill_cache("texts", mixed_texts(), chunk=4096, max_seq_length=256)
+    streams = {
+        "words": lambda: fill_cache("words", vocabulary(size=args.words), chunk=16384, max_seq_length=16),
+        "texts": lambda: fill_cache("texts", mixed_texts(), chunk=4096, max_seq_length=256),
+        "long": lambda: fill_cache("long", long_texts(set(load_cache("texts")[0])), chunk=1024),
+    }
+    for name in args.streams.split(","):
+        streams[name]()
 
 
 if __name__ == "__main__":

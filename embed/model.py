@@ -46,6 +46,7 @@ class EncoderConfig:
     ngram_sizes: tuple[int, ...] = (2, 3, 4, 5)
     max_unit_chars: int = 24  # longer words are cut into pieces of this many characters
     lowercase: bool = True  # the teacher (uncased MiniLM) cannot tell case apart either
+    split_identifiers: bool = True  # read_csv, readCsv, HTTPServer -> words (as MiniLM's word pieces)
     dim: int = 256  # width of the tables and the transformer
     n_layers: int = 1
     n_heads: int = 4
@@ -63,12 +64,15 @@ class EncoderConfig:
         kwargs = {k: v for k, v in data.items() if k in known}
         if "ngram_sizes" in kwargs:
             kwargs["ngram_sizes"] = tuple(kwargs["ngram_sizes"])
+        kwargs.setdefault("split_identifiers", False)  # checkpoints saved before the option
         return cls(**kwargs)
 
 
 # ---- text -> units -> feature ids (plain Python, cached per unit) -----------
 
 _UNIT = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+# Cut points inside code identifiers: underscores, and case changes (readCsv, HTTPServer).
+_IDENTIFIER_CUT = re.compile(r"_+|(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 @dataclass
@@ -80,6 +84,8 @@ class Featurizer:
     _cache: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     def units(self, text: str) -> list[str]:
+        if self.config.split_identifiers:
+            text = _IDENTIFIER_CUT.sub(" ", text)
         if self.config.lowercase:
             text = text.lower()
         step = self.config.max_unit_chars

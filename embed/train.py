@@ -56,10 +56,12 @@ class TrainConfig:
     out: str = "runs/char"
     init: str | None = None  # checkpoint dir to start from
     layers: int | None = None  # override n_layers (new blocks start as the identity)
+    split_identifiers: bool = True  # featurizer option, set on the model being trained
     steps: int = 4000
     batch_words: int = 256
     batch_texts: int = 128
     batch_pairs: int = 64
+    batch_long: int = 0  # texts per step from the "long" stream (code, passages)
     lr_table: float = 2e-2  # SparseAdam on the n-gram table
     lr_dense: float = 2e-3  # AdamW on projection, sink and blocks
     warmup: int = 100
@@ -132,6 +134,7 @@ def build_model(cfg: TrainConfig) -> CharModel:
         missing, _ = grown.load_state_dict(model.state_dict(), strict=False)
         log.info("new parameters start at init: %d tensors", len(missing))
         model = grown
+    model.config.split_identifiers = cfg.split_identifiers
     return model
 
 
@@ -175,8 +178,9 @@ class Batches:
     def reload_texts(self) -> None:
         """Pick up chunks the cache job finished since the last call; every 50th text is held out."""
         self.texts, self.text_vecs = data.load_cache("texts")
-        self.train_idx = [i for i in range(len(self.texts)) if i % 50]
-        self.heldout_idx = [i for i in range(len(self.texts)) if i % 50 == 0][:2000]
+        self.train_idx, self.heldout_idx = _split(len(self.texts))
+        self.long, self.long_vecs = data.load_cache("long")
+        self.long_train_idx, self.long_heldout_idx = _split(len(self.long))
 
     def windows(self, texts: list[str]) -> dict[str, torch.Tensor]:
         n = self.cfg.max_train_units
@@ -185,7 +189,8 @@ class Batches:
     def teacher(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         w = self.rng.sample(range(len(self.words)), self.cfg.batch_words)
         t = self.rng.sample(self.train_idx, min(self.cfg.batch_texts, len(self.train_idx)))
-        texts = [self.words[i] for i in w] + [self.texts[i] for i in t]
+        g = self.rng.sample(self.long_train_idx, min(self.cfg.batch_long, len(self.long_train_idx)))
+        texts = [self.words[i] for i in w] + [self.texts[i] for i in t] + [self.long[i] for i in g]
         if self.cfg.typo_prob:
             texts = [
                 with_typos(x, self.rng.uniform(0, self.cfg.typo_rate), self.rng)
@@ -193,7 +198,7 @@ class Batches:
                 else x
                 for x in texts
             ]
-        target = torch.from_numpy(np.concatenate([self.word_vecs[w], self.text_vecs[t]]))
+        target = torch.from_numpy(np.concatenate([self.word_vecs[w], self.text_vecs[t], self.long_vecs[g]]))
         return self.windows(texts), target
 
     def pairs_batch(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -203,12 +208,29 @@ class Batches:
         return self.windows([p.anchor for p in chosen]), self.windows([p.positive for p in chosen])
 
 
-def heldout_cosine(encoder: CharEncoder, batches: Batches) -> float:
-    idx = batches.heldout_idx
+def _split(n: int) -> tuple[list[int], list[int]]:
+    """Training and held-out (every 50th, at most 2,000) indices of a cached stream."""
+    return [i for i in range(n) if i % 50], [i for i in range(n) if i % 50 == 0][:2000]
+
+
+def heldout_cosine(encoder: CharEncoder, texts: list[str], vecs: np.ndarray, idx: list[int]) -> float:
+    """Mean cosine to the teacher on held-out cached texts."""
     if not idx:
         return float("nan")
-    vecs = encoder.encode([batches.texts[i] for i in idx], show_progress=False)
-    return float((vecs * batches.text_vecs[idx]).sum(1).mean())
+    student = encoder.encode([texts[i] for i in idx], show_progress=False)
+    return float((student * vecs[idx]).sum(1).mean())
+
+
+def code_dev_mrr(encoder: CharEncoder, pairs: list[data.Pair]) -> float:
+    """MRR@10 of each held-out docstring summary finding its function among all of them
+    (the code dev set: a whole installed package never trained on)."""
+    if not pairs:
+        return float("nan")
+    queries = encoder.encode([p.anchor for p in pairs], show_progress=False)
+    code = encoder.encode([p.positive for p in pairs], show_progress=False)
+    scores = queries @ code.T
+    rank = (scores > scores.diagonal()[:, None]).sum(1)  # how many beat the right function
+    return float(np.where(rank < 10, 1.0 / (rank + 1), 0.0).mean())
 
 
 def _to(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -230,6 +252,7 @@ def fit(cfg: TrainConfig) -> dict:
     batches = Batches(cfg, Featurizer(model.config), random.Random(cfg.seed))
     mnrl = MultipleNegativesRankingLoss(cfg.contrastive_scale)
     autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    code_dev = data.code_pairs(data.SITE_DIR, limit=2000, dev=True)
     best, t0, history = -1.0, time.time(), []
 
     for step in range(cfg.steps + 1):
@@ -240,7 +263,13 @@ def fit(cfg: TrainConfig) -> dict:
                 "minutes": round((time.time() - t0) / 60, 2),
                 "sts_dev": round(sts_spearman(encoder), 2),
                 "sts_dev_typo10": round(sts_spearman(encoder, typo_rate=0.1), 2),
-                "heldout_cos": round(heldout_cosine(encoder, batches), 4),
+                "heldout_cos": round(
+                    heldout_cosine(encoder, batches.texts, batches.text_vecs, batches.heldout_idx), 4
+                ),
+                "heldout_cos_long": round(
+                    heldout_cosine(encoder, batches.long, batches.long_vecs, batches.long_heldout_idx), 4
+                ),
+                "code_dev_mrr": round(code_dev_mrr(encoder, code_dev), 4),
                 "n_texts": len(batches.train_idx),
             }
             model.train()
@@ -304,6 +333,10 @@ def main() -> None:
         kind = type(value) if value is not None else str
         if isinstance(value, Enum):
             fit_p.add_argument(f"--{name.replace('_', '-')}", type=Stage, default=value, choices=list(Stage))
+        elif isinstance(value, bool):
+            fit_p.add_argument(
+                f"--{name.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=value
+            )
         else:
             fit_p.add_argument(
                 f"--{name.replace('_', '-')}", type=int if name == "layers" else kind, default=value

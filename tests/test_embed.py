@@ -141,3 +141,94 @@ def test_typo_augmentation_edits_only_when_asked():
     assert with_typos(text, 0.0, random.Random(0)) == text
     edited = with_typos(text, 0.1, random.Random(0))
     assert edited != text and abs(len(edited) - len(text)) <= 4
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+FUNC = '''def {name}(a, b):
+    """{doc}"""
+    total = a + b
+    return total * 2
+'''
+
+
+def test_code_pairs_skip_benchmark_code_tests_and_stubs(tmp_path):
+    """Training code pairs never include a function (or a package) the CodeSearchNet corpus
+    holds, nor tests and stubs; the docstring is not left inside the code it describes."""
+    import json
+
+    from embed.data import code_pairs
+
+    root = tmp_path / "site"
+    _write(root / "good" / "mod.py", FUNC.format(name="double_sum", doc="Return twice the sum of a and b."))
+    _write(root / "good" / "tests" / "t.py", FUNC.format(name="t1", doc="A test helper that adds things."))
+    _write(root / "good" / "stub.py", 'def stub():\n    """An abstract method with no body."""\n')
+    leaked = FUNC.format(name="leaked", doc="This one is in the benchmark corpus.")
+    _write(root / "other" / "leak.py", leaked)
+    _write(root / "csnrepo" / "x.py", FUNC.format(name="from_repo", doc="A function of a scored repo."))
+    _write(root / "networkx" / "g.py", FUNC.format(name="held_out", doc="Held out as the code dev set."))
+    corpus = tmp_path / "corpus.jsonl"
+    row = {"_id": "c1", "text": "  " + leaked.replace("\n", "\n  "), "metadata": {"repo": "someone/csnrepo"}}
+    corpus.write_text(json.dumps(row) + "\n", encoding="utf-8")
+
+    pairs = code_pairs(root, eval_corpus=corpus)
+    assert [p.anchor for p in pairs] == ["Return twice the sum of a and b."]
+    assert "twice" not in pairs[0].positive and "return total * 2" in pairs[0].positive
+    dev = code_pairs(root, dev=True, eval_corpus=corpus)
+    assert [p.anchor for p in dev] == ["Held out as the code dev set."]
+
+
+def test_code_dev_mrr_rewards_finding_the_right_function():
+    """MRR@10 is 1 when every summary finds its own function first, 1/2 when always second."""
+    from embed.data import Pair
+    from embed.train import code_dev_mrr
+
+    pairs = [Pair(f"doc {i}", f"code {i}", "code") for i in range(12)]
+
+    class OneHot:
+        def __init__(self, shift):
+            self.shift = shift
+
+        def encode(self, texts, show_progress=False):
+            side = 0 if texts[0].startswith("doc") else self.shift
+            return np.eye(len(texts), dtype=np.float32)[[(i + side) % len(texts) for i in range(len(texts))]]
+
+    assert code_dev_mrr(OneHot(0), pairs) == 1.0
+    assert code_dev_mrr(OneHot(1), pairs) == 0.5  # the right function always second
+
+
+def test_identifiers_are_cut_into_words_like_prose():
+    """read_csv, readCsv and HTTPServer become the words a query would use; checkpoints
+    saved before the option keep whole identifiers (their vectors must not change)."""
+    from embed.model import Featurizer
+
+    split = Featurizer(EncoderConfig())
+    assert split.units("df = read_csv(path)") == ["df", "=", "read", "csv", "(", "path", ")"]
+    assert split.units("readCsv HTTPServer __init__") == ["read", "csv", "http", "server", "init"]
+    saved_before = {k: v for k, v in EncoderConfig().to_dict().items() if k != "split_identifiers"}
+    old = EncoderConfig.from_dict(saved_before)
+    assert Featurizer(old).units("read_csv") == ["read_csv"]
+
+
+def test_inverse_cloze_pairs_take_one_sentence_out_of_its_paragraph(tmp_path):
+    """Each pair is one sentence of a Wikipedia paragraph and the rest of that paragraph."""
+    import gzip
+
+    from embed.data import PASSAGES, inverse_cloze_pairs
+
+    paragraphs = [
+        "Ada Lovelace wrote the first program. She worked with Babbage. She died in 1852.",
+        "Too short to split.",
+    ]
+    path = tmp_path / PASSAGES[0]
+    path.parent.mkdir(parents=True)
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(paragraphs) + "\n")
+    pairs = inverse_cloze_pairs(tmp_path, keep=0.0)
+    assert len(pairs) == 1
+    sentence, rest = pairs[0].anchor, pairs[0].positive
+    assert sentence in paragraphs[0] and sentence not in rest
+    assert sorted((sentence + " " + rest).split()) == sorted(paragraphs[0].split())
