@@ -264,16 +264,6 @@ def vocabulary(train_dir: Path = TRAIN_DIR, size: int = 100_000) -> list[str]:
     return [w for w, c in counts.most_common(size) if c >= 2]
 
 
-def rare_vocabulary(exclude: set[str], size: int = 200_000, train_dir: Path = TRAIN_DIR) -> list[str]:
-    """The next most frequent words of *all* the training text (every passage and
-    sentence) that ``exclude`` (the first vocabulary) lacks: rarer and technical
-    words, each given the teacher's vector of that word."""
-    counts: Counter[str] = Counter()
-    for text in sentence_texts(train_dir) + passage_texts(train_dir):
-        counts.update(_WORD.findall(text.lower()))
-    return [w for w, c in counts.most_common() if c >= 3 and w not in exclude][:size]
-
-
 def mixed_texts(seed: int = 0, passage_every: int = 6) -> list[str]:
     """Sentences with one passage after every ``passage_every`` of them."""
     sentences, passages = sentence_texts(seed=seed), passage_texts(seed=seed)
@@ -357,23 +347,20 @@ def fill_cache(
 
 def main() -> None:
     """``python -m embed.data`` fills the cache, one stream after another: single
-    words (cheap: the frequent ones, then rarer ones), mixed sentences and passages,
-    then code and passages clipped to the training window."""
+    words (cheap), mixed sentences and passages, then code and passages clipped
+    to the training window."""
     import torch
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--words", type=int, default=100_000)
-    parser.add_argument("--streams", default="words,rare_words,texts,long", help="comma-separated, in order")
+    parser.add_argument("--streams", default="words,texts,long", help="comma-separated, in order")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
     streams = {
         "words": lambda: fill_cache("words", vocabulary(size=args.words), chunk=16384, max_seq_length=16),
         "texts": lambda: fill_cache("texts", mixed_texts(), chunk=4096, max_seq_length=256),
-        "rare_words": lambda: fill_cache(
-            "rare_words", rare_vocabulary(set(load_cache("words")[0])), chunk=16384, max_seq_length=16
-        ),
         "long": lambda: fill_cache("long", long_texts(set(load_cache("texts")[0])), chunk=1024),
     }
     for name in args.streams.split(","):

@@ -161,8 +161,7 @@ class Batches:
 
     def __init__(self, cfg: TrainConfig, featurizer: Featurizer, rng: random.Random):
         self.cfg, self.featurizer, self.rng = cfg, featurizer, rng
-        words, word_vecs = zip(data.load_cache("words"), data.load_cache("rare_words"), strict=True)
-        self.words, self.word_vecs = words[0] + words[1], np.concatenate(word_vecs)
+        self.words, self.word_vecs = data.load_cache("words")
         self.reload_texts()
         self.pairs: dict[str, list[data.Pair]] = {}
         if cfg.stage is Stage.CONTRASTIVE:
