@@ -124,7 +124,8 @@ def eval_code_fingerprints(corpus: Path = CSN_CORPUS) -> tuple[frozenset[int], f
 
 
 def _package(path: Path, root: Path) -> str:
-    return path.relative_to(root).parts[0].lower()
+    """The top-level package (or module) name of a source file: ``pkg/x.py`` and ``pkg.py`` -> pkg."""
+    return Path(path.relative_to(root).parts[0]).stem.lower()
 
 
 def _python_files(root: Path) -> Iterator[Path]:

@@ -38,7 +38,7 @@ class KBConfig:
     topic_threshold: float = 0.8
     # Dense weight in the convex fusion with BM25: best on SciFact *train* queries for the
     # shipped encoder (`kb eval beir`; README).
-    dense_weight: float = 0.4
+    dense_weight: float = 0.3
     fetch_pages: bool = False
     allow_hosts: list[str] = field(default_factory=list)
     fetch_timeout_s: float = 20.0

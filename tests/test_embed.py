@@ -169,10 +169,14 @@ def test_code_pairs_skip_benchmark_code_tests_and_stubs(tmp_path):
     leaked = FUNC.format(name="leaked", doc="This one is in the benchmark corpus.")
     _write(root / "other" / "leak.py", leaked)
     _write(root / "csnrepo" / "x.py", FUNC.format(name="from_repo", doc="A function of a scored repo."))
+    _write(root / "csnmodule.py", FUNC.format(name="from_module", doc="A module named like a repo."))
     _write(root / "networkx" / "g.py", FUNC.format(name="held_out", doc="Held out as the code dev set."))
     corpus = tmp_path / "corpus.jsonl"
-    row = {"_id": "c1", "text": "  " + leaked.replace("\n", "\n  "), "metadata": {"repo": "someone/csnrepo"}}
-    corpus.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    rows = [
+        {"_id": "c1", "text": "  " + leaked.replace("\n", "\n  "), "metadata": {"repo": "someone/csnrepo"}},
+        {"_id": "c2", "text": "def f():\n    pass", "metadata": {"repo": "else/CsnModule"}},
+    ]
+    corpus.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
 
     pairs = code_pairs(root, eval_corpus=corpus)
     assert [p.anchor for p in pairs] == ["Return twice the sum of a and b."]
