@@ -1,9 +1,11 @@
 """Training texts, training pairs and the on-disk teacher-vector cache.
 
 Everything comes from ``../shared/data/train`` (see its MANIFEST.md) and from the
-Python standard library's own source (docstrings and function bodies, for code).
-No evaluation data (BEIR, CodeSearchNet, STS, SentEval) is ever read here; the
-SNLI dev/test copy under ``train/nli`` is skipped too because SentEval ships SNLI.
+installed Python source (standard library and site-packages: docstrings and
+function bodies, for code). No evaluation data (BEIR, CodeSearchNet, STS, SentEval)
+is ever trained on; the CodeSearchNet corpus is read only to *exclude* its
+functions and repositories from the code pairs, and the SNLI dev/test copy under
+``train/nli`` is skipped because SentEval ships SNLI.
 
 The teacher cache is a folder of chunks ``<stream>-<k>.npy`` (float16, unit rows)
 with ``<stream>-<k>.json`` (the texts, one JSON list) beside each, so a cache that
@@ -167,7 +169,7 @@ def _functions(path: Path) -> Iterator[tuple[str, str, str]]:
 def code_pairs(
     root: Path = STDLIB_DIR, limit: int = 20_000, dev: bool = False, eval_corpus: Path = CSN_CORPUS
 ) -> list[Pair]:
-    """(docstring summary, function source) pairs from installed Python source.
+    """(docstring summary, function source without the docstring) pairs from installed Python source.
 
     Packages named like a CodeSearchNet repository and functions whose source
     matches a CodeSearchNet function are skipped. ``dev=True`` returns only the

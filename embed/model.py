@@ -4,7 +4,8 @@ text -> units -> hashed character n-gram features -> unit vectors -> rotary
 transformer blocks over the units -> mean pooling -> projection -> (L2 norm).
 
 There is no tokenizer and no vocabulary. The units a text is cut into are its
-words (runs of letters/digits) and single punctuation marks; each unit's vector
+words (runs of letters/digits; code identifiers such as ``read_csv`` or
+``readCsv`` are first cut into their words) and single punctuation marks; each unit's vector
 is the sum of the embeddings of
 
 - its characters (Unicode code points; code points past ``n_chars`` are hashed
