@@ -4,7 +4,11 @@ A checkpoint directory is also a sentence-transformers model folder
 (``modules.json`` names :class:`embed.st_module.CharModule`), so
 ``SentenceTransformer(path)`` loads it. The big n-gram table may be stored as
 int8 with one float scale per row (symmetric absmax quantisation), which
-shrinks it 4x; it is dequantised to float32 on load.
+shrinks it 4x; it is dequantised to float32 on load. A model with a lexicon
+(idf weights, spelling: embed/lexicon.py) keeps it in ``lexicon.tsv.gz``.
+
+The encoder's name is a hash of what decides its vectors: the weights file,
+and when a lexicon is in use, the lexicon file and the settings that use it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from embed.model import CharModel, EncoderConfig
+from embed import lexicon as lexicon_file
+from embed.model import CharModel, EncoderConfig, Featurizer
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -49,6 +54,10 @@ def save(model: CharModel, path: str | Path, quantize: bool = False) -> Path:
         q, scale = quantize_rows(tensors.pop(_TABLE))
         tensors[_TABLE + ".int8"], tensors[_TABLE + ".scale"] = q, scale
     save_file(tensors, str(path / WEIGHTS_FILE))
+    if model.lexicon is not None:
+        lexicon_file.write(model.lexicon, path / lexicon_file.FILE)
+    else:
+        (path / lexicon_file.FILE).unlink(missing_ok=True)
     config = {FORMAT_KEY: 1, "quantized": quantize, "model": model.config.to_dict()}
     (path / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     (path / "modules.json").write_text(json.dumps(_MODULES, indent=2) + "\n", encoding="utf-8")
@@ -72,12 +81,25 @@ def load(path: str | Path) -> tuple[CharModel, str]:
     if not is_checkpoint(path):
         raise CheckpointError(f"{path} is not a character-encoder checkpoint (no {CONFIG_FILE})")
     config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
-    model = CharModel(EncoderConfig.from_dict(config["model"]))
+    lexicon_path = path / lexicon_file.FILE
+    try:
+        lexicon = lexicon_file.read(lexicon_path) if lexicon_path.is_file() else None
+        model = CharModel(EncoderConfig.from_dict(config["model"]), lexicon)
+        Featurizer(model.config, lexicon)  # fails now, not at the first encode
+    except (ValueError, lexicon_file.LexiconError) as err:
+        raise CheckpointError(f"{path}: {err}") from err
     tensors = load_file(str(path / WEIGHTS_FILE))
     if config.get("quantized"):
         q, scale = tensors.pop(_TABLE + ".int8"), tensors.pop(_TABLE + ".scale")
         tensors[_TABLE] = dequantize_rows(q, scale)
     model.load_state_dict(tensors)
     model.eval()
-    digest = hashlib.sha256((path / WEIGHTS_FILE).read_bytes()).hexdigest()[:10]
-    return model, digest
+    return model, _digest(path, model.config)
+
+
+def _digest(path: Path, config: EncoderConfig) -> str:
+    h = hashlib.sha256((path / WEIGHTS_FILE).read_bytes())
+    if config.idf_power or config.spelling:  # older names stay what they were
+        h.update((path / lexicon_file.FILE).read_bytes())
+        h.update(f"idf_power={config.idf_power} spelling={config.spelling}".encode())
+    return h.hexdigest()[:10]

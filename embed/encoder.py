@@ -33,13 +33,13 @@ class CharEncoder:
     def __init__(self, model: CharModel, digest: str = "untrained", device: str | None = None):
         self.device = torch.device(device) if device else _device()
         self.model = model.to(self.device).eval()
-        self.featurizer = Featurizer(model.config)
+        self.featurizer = Featurizer(model.config, model.lexicon)
         self.dim = model.config.out_dim
         self.name = f"char-{digest}"
 
     def windows(self, text: str) -> list[list[list[int]]]:
         """The row ids of ``text`` cut into windows of at most ``max_units`` units."""
-        units = self.featurizer.text_ids(text)
+        units = self.featurizer.text_units(text)
         step = self.model.config.max_units
         return [units[i : i + step] for i in range(0, len(units), step)] or [[]]
 

@@ -26,6 +26,10 @@ al. 2021: attention sees relative offsets) then add context; their output
 projections start at zero, so an untrained block is the identity and the model
 starts as the fitted static model. A learned sink token (Xiao et al. 2023)
 gives attention somewhere to park when no other unit is relevant.
+
+Optionally (``idf_power``, ``spelling``; embed/lexicon.py) each unit's vector
+is scaled by its idf in the training text, and misspelt words are read as the
+known word one edit away, before anything else sees them.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from embed.lexicon import Lexicon
 
 
 @dataclass
@@ -55,6 +61,9 @@ class EncoderConfig:
     out_dim: int = 384  # the teacher's width, so vectors are directly comparable
     max_units: int = 256  # the window: longer texts are chunked (see encoder.py)
     rope_base: float = 10_000.0
+    # Both need the checkpoint's lexicon (embed/lexicon.py); 0 / False: plain units.
+    idf_power: float = 0.0  # unit vectors scaled by idf(unit) ** idf_power
+    spelling: bool = False  # unknown words one edit from a known word read as that word
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -76,13 +85,27 @@ _UNIT = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _IDENTIFIER_CUT = re.compile(r"_+|(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
+@dataclass(frozen=True, eq=False)
+class Unit:
+    """A unit's row ids in the embedding table and the weight its vector gets."""
+
+    ids: list[int]
+    weight: float = 1.0
+
+
 @dataclass
 class Featurizer:
     """Turns text into units and each unit into row ids of the embedding table."""
 
     config: EncoderConfig
+    lexicon: Lexicon | None = None  # needed by config.idf_power and config.spelling
     cache_limit: int = 500_000
-    _cache: dict[str, list[int]] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Unit] = field(default_factory=dict, repr=False)
+    _spelt: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if (self.config.idf_power or self.config.spelling) and self.lexicon is None:
+            raise ValueError("idf_power and spelling need a lexicon (lexicon.tsv.gz beside the weights)")
 
     def units(self, text: str) -> list[str]:
         if self.config.split_identifiers:
@@ -90,16 +113,28 @@ class Featurizer:
         if self.config.lowercase:
             text = text.lower()
         step = self.config.max_unit_chars
-        return [w[i : i + step] for w in _UNIT.findall(text) for i in range(0, len(w), step)]
+        units = [w[i : i + step] for w in _UNIT.findall(text) for i in range(0, len(w), step)]
+        if self.config.spelling and self.lexicon.reads_as_english(units):
+            units = [s for u in units for s in self._spelling(u)]
+        return units
 
-    def unit_ids(self, unit: str) -> list[int]:
-        ids = self._cache.get(unit)
-        if ids is None:
-            ids = self._compute_ids(unit)
+    def _spelling(self, unit: str) -> list[str]:
+        spelt = self._spelt.get(unit)
+        if spelt is None:
+            if len(self._spelt) >= self.cache_limit:
+                self._spelt.clear()
+            spelt = self._spelt[unit] = self.lexicon.spelling(unit)
+        return spelt
+
+    def unit(self, unit: str) -> Unit:
+        cached = self._cache.get(unit)
+        if cached is None:
+            weight = self.lexicon.idf(unit) ** self.config.idf_power if self.config.idf_power else 1.0
+            cached = Unit(self._compute_ids(unit), weight)
             if len(self._cache) >= self.cache_limit:
                 self._cache.clear()
-            self._cache[unit] = ids
-        return ids
+            self._cache[unit] = cached
+        return cached
 
     def _compute_ids(self, unit: str) -> list[int]:
         cfg = self.config
@@ -115,19 +150,19 @@ class Featurizer:
             )
         return ids
 
-    def text_ids(self, text: str) -> list[list[int]]:
-        """Row ids of every unit of ``text`` (empty text: one empty unit list)."""
-        return [self.unit_ids(u) for u in self.units(text)]
+    def text_units(self, text: str) -> list[Unit]:
+        """Every unit of ``text`` (an empty text has none)."""
+        return [self.unit(u) for u in self.units(text)]
 
 
-def collate(windows: list[list[list[int]]]) -> dict[str, torch.Tensor]:
-    """EmbeddingBag input for a batch of windows (lists of units' row ids).
+def collate(windows: list[list[Unit]]) -> dict[str, torch.Tensor]:
+    """EmbeddingBag input for a batch of windows (lists of units).
 
     Each distinct unit is embedded once ("the" occurs in most sentences of a
     batch); ``unit_index`` maps every position back to its distinct unit.
     """
-    ids, offsets, unit_index, lengths = [], [], [], []
-    seen: dict[int, int] = {}  # id() of a cached id list -> its row; all are alive here
+    ids, offsets, weights, unit_index, lengths = [], [], [], [], []
+    seen: dict[int, int] = {}  # id() of a cached Unit -> its row; all are alive here
     for units in windows:
         lengths.append(len(units))
         for unit in units:
@@ -135,11 +170,13 @@ def collate(windows: list[list[list[int]]]) -> dict[str, torch.Tensor]:
             if row is None:
                 row = seen[id(unit)] = len(offsets)
                 offsets.append(len(ids))
-                ids.extend(unit)
+                ids.extend(unit.ids)
+                weights.append(unit.weight)
             unit_index.append(row)
     return {
         "ids": torch.tensor(ids, dtype=torch.long),
         "offsets": torch.tensor(offsets, dtype=torch.long),
+        "weights": torch.tensor(weights, dtype=torch.float32),
         "unit_index": torch.tensor(unit_index, dtype=torch.long),
         "lengths": torch.tensor(lengths, dtype=torch.long),
     }
@@ -195,9 +232,10 @@ class Block(nn.Module):
 class CharModel(nn.Module):
     """Windows of units -> one (unnormalised) vector per window."""
 
-    def __init__(self, cfg: EncoderConfig):
+    def __init__(self, cfg: EncoderConfig, lexicon: Lexicon | None = None):
         super().__init__()
         self.config = cfg
+        self.lexicon = lexicon  # unit counts for idf weights and spelling (not a tensor)
         # sparse gradients: a batch touches a few thousand of the ~200k rows
         self.table = nn.EmbeddingBag(cfg.n_chars + cfg.n_buckets, cfg.dim, mode="sum", sparse=True)
         nn.init.normal_(self.table.weight, std=0.02)
@@ -207,10 +245,15 @@ class CharModel(nn.Module):
         nn.init.normal_(self.proj.weight, std=1 / math.sqrt(cfg.dim))
 
     def unit_vectors(
-        self, ids: torch.Tensor, offsets: torch.Tensor, unit_index: torch.Tensor, lengths: torch.Tensor
+        self,
+        ids: torch.Tensor,
+        offsets: torch.Tensor,
+        weights: torch.Tensor,
+        unit_index: torch.Tensor,
+        lengths: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Padded unit vectors (B, T, C) and the mask of real units (B, T)."""
-        units = self.table(ids, offsets)[unit_index]  # (U, C)
+        """Padded, weighted unit vectors (B, T, C) and the mask of real units (B, T)."""
+        units = (self.table(ids, offsets) * weights[:, None])[unit_index]  # (positions, C)
         b, t = len(lengths), max(int(lengths.max()), 1)
         keep = torch.arange(t, device=lengths.device)[None, :] < lengths[:, None]  # (B, T)
         x = units.new_zeros(b, t, units.shape[-1])
@@ -218,9 +261,14 @@ class CharModel(nn.Module):
         return x, keep
 
     def forward(
-        self, ids: torch.Tensor, offsets: torch.Tensor, unit_index: torch.Tensor, lengths: torch.Tensor
+        self,
+        ids: torch.Tensor,
+        offsets: torch.Tensor,
+        weights: torch.Tensor,
+        unit_index: torch.Tensor,
+        lengths: torch.Tensor,
     ) -> torch.Tensor:
-        x, keep = self.unit_vectors(ids, offsets, unit_index, lengths)  # (B, T, C), (B, T)
+        x, keep = self.unit_vectors(ids, offsets, weights, unit_index, lengths)  # (B, T, C), (B, T)
         if self.blocks:
             sink = self.sink.expand(len(x), 1, -1).to(x.dtype)
             h = torch.cat([sink, x], dim=1)  # (B, 1+T, C)

@@ -26,17 +26,17 @@ class CharModule(Module):
     def __init__(self, path: str):
         super().__init__()
         self.model, self.digest = checkpoint.load(path)
-        self.featurizer = Featurizer(self.model.config)
+        self.featurizer = Featurizer(self.model.config, self.model.lexicon)
 
     def tokenize(self, texts: list[str], **kwargs: Any) -> dict[str, torch.Tensor]:
         n = self.model.config.max_units
-        return collate([self.featurizer.text_ids(str(t))[:n] for t in texts])
+        return collate([self.featurizer.text_units(str(t))[:n] for t in texts])
 
     def preprocess(self, inputs: list[str], **kwargs: Any) -> dict[str, torch.Tensor]:
         return self.tokenize(inputs)
 
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
-        keys = ("ids", "offsets", "unit_index", "lengths")
+        keys = ("ids", "offsets", "weights", "unit_index", "lengths")
         vectors = self.model(**{k: features[k] for k in keys})
         features["sentence_embedding"] = F.normalize(vectors.float(), dim=-1)
         return features

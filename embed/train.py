@@ -36,6 +36,7 @@ from torch import nn
 
 import embed
 from embed import checkpoint, data
+from embed import lexicon as lexicon_file
 from embed.encoder import CharEncoder
 from embed.model import CharModel, EncoderConfig, Featurizer, collate
 from embed.typos import with_typos
@@ -57,6 +58,9 @@ class TrainConfig:
     init: str | None = None  # checkpoint dir to start from
     layers: int | None = None  # override n_layers (new blocks start as the identity)
     split_identifiers: bool = True  # featurizer option, set on the model being trained
+    lexicon: str | None = None  # lexicon file to train with (python -m embed.lexicon)
+    idf_power: float = 0.0  # with --lexicon: unit weights idf ** this, in training too
+    spelling: bool = False  # with --lexicon: misspelt words read as known ones
     steps: int = 4000
     batch_words: int = 256
     batch_texts: int = 128
@@ -135,6 +139,9 @@ def build_model(cfg: TrainConfig) -> CharModel:
         log.info("new parameters start at init: %d tensors", len(missing))
         model = grown
     model.config.split_identifiers = cfg.split_identifiers
+    if cfg.lexicon is not None:
+        model.lexicon = lexicon_file.read(cfg.lexicon)
+        model.config.idf_power, model.config.spelling = cfg.idf_power, cfg.spelling
     return model
 
 
@@ -184,7 +191,7 @@ class Batches:
 
     def windows(self, texts: list[str]) -> dict[str, torch.Tensor]:
         n = self.cfg.max_train_units
-        return collate([self.featurizer.text_ids(t)[:n] for t in texts])
+        return collate([self.featurizer.text_units(t)[:n] for t in texts])
 
     def teacher(self) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         w = self.rng.sample(range(len(self.words)), self.cfg.batch_words)
@@ -249,7 +256,7 @@ def fit(cfg: TrainConfig) -> dict:
     (out / "train_config.json").write_text(json.dumps(asdict(cfg), indent=2, default=str))
     model = build_model(cfg).to(device).train()
     opts = build_optimizers(model, cfg)
-    batches = Batches(cfg, Featurizer(model.config), random.Random(cfg.seed))
+    batches = Batches(cfg, Featurizer(model.config, model.lexicon), random.Random(cfg.seed))
     mnrl = MultipleNegativesRankingLoss(cfg.contrastive_scale)
     autocast = dict(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     code_dev = data.code_pairs(data.SITE_DIR, limit=2000, dev=True)
@@ -305,16 +312,22 @@ def fit(cfg: TrainConfig) -> dict:
     return {"best_sts_dev": best, "history": history}
 
 
-def export(src: str, dst: str, int8: bool) -> dict:
-    """Copy a checkpoint into ``dst`` (optionally int8) and report STS-B dev before/after."""
+def export(
+    src: str, dst: str, int8: bool, lexicon: str | None = None, idf_power: float = 0.0, spelling: bool = False
+) -> dict:
+    """Copy a checkpoint into ``dst`` (optionally int8; with a lexicon file, its idf
+    weights and spelling switched on as asked) and report STS-B dev before/after."""
     model, _ = checkpoint.load(src)
     before = sts_spearman(CharEncoder(model))
+    if lexicon is not None:
+        model.lexicon = lexicon_file.read(lexicon)
+        model.config.idf_power, model.config.spelling = idf_power, spelling
     checkpoint.save(model, dst, quantize=int8)
     after_encoder = embed.load(dst)
     after = sts_spearman(after_encoder)
     size = sum(f.stat().st_size for f in Path(dst).iterdir()) / 1e6
     return {
-        "sts_dev_fp32": round(before, 2),
+        "sts_dev_src": round(before, 2),
         "sts_dev_saved": round(after, 2),
         "mb": round(size, 1),
         "name": after_encoder.name,
@@ -345,6 +358,11 @@ def main() -> None:
     exp.add_argument("--src", required=True)
     exp.add_argument("--dst", required=True)
     exp.add_argument("--int8", action="store_true")
+    exp.add_argument("--lexicon", help="lexicon file (python -m embed.lexicon) to ship beside the weights")
+    exp.add_argument(
+        "--idf-power", type=float, default=0.0, help="unit weights idf ** this (needs --lexicon)"
+    )
+    exp.add_argument("--spelling", action="store_true", help="read misspelt words as known (needs --lexicon)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.command == "fit":
@@ -353,7 +371,7 @@ def main() -> None:
         print(json.dumps(result["history"][-1]))
     else:
         torch.set_num_threads(1)
-        print(json.dumps(export(args.src, args.dst, args.int8)))
+        print(json.dumps(export(args.src, args.dst, args.int8, args.lexicon, args.idf_power, args.spelling)))
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ def test_one_training_step_reduces_the_loss():
     model.train()
     from embed.model import collate
 
-    batch = collate([encoder.featurizer.text_ids(t) for t in TEXTS[:2] + TEXTS[3:]])
+    batch = collate([encoder.featurizer.text_units(t) for t in TEXTS[:2] + TEXTS[3:]])
     target = torch.nn.functional.normalize(torch.randn(3, TINY.out_dim), dim=-1)
     opts = build_optimizers(model, TrainConfig(lr_table=1e-3, lr_dense=1e-3))
 

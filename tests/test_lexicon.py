@@ -1,0 +1,109 @@
+"""The lexicon: idf weights and spelling, in the featurizer and through checkpoints.
+
+A small hand-written lexicon and the tiny random model; no shared data needed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+
+import numpy as np
+import pytest
+import torch
+
+import embed
+from embed import checkpoint
+from embed import lexicon as lx
+from embed.model import CharModel, EncoderConfig, Featurizer
+
+COUNTS = {"the": 9000, "world": 800, "news": 700, "cat": 300, "sat": 250, "mat": 200, "on": 900, "cart": 40, "wold": 2}
+LEXICON = lx.Lexicon(COUNTS, n_texts=10_000)
+TINY = EncoderConfig(n_chars=256, n_buckets=2000, dim=32, n_layers=0, out_dim=24, max_units=8)
+
+
+def _spelt(text: str) -> list[str]:
+    return Featurizer(dataclasses.replace(TINY, spelling=True), LEXICON).units(text)
+
+
+def test_edits1_covers_the_typos_the_benchmark_makes():
+    """Drops, neighbour swaps, insertions and substitutions are all one edit away."""
+    near = lx.edits1("cat")
+    assert {"at", "act", "cart", "bat"} <= near and "cat" not in near and "tac" not in near
+
+
+def test_misspelt_words_are_read_as_known_words():
+    """An unknown word one edit from known words becomes the most frequent of them."""
+    assert _spelt("The wrold news") == ["the", "world", "news"]  # swap
+    assert _spelt("the worldd news, nws") == ["the", "world", "news", ",", "nws"]  # nws: too short
+    assert _spelt("the wold news") == ["the", "wold", "news"]  # known (seen twice), so not a typo
+    assert _spelt("the zebra news") == ["the", "zebra", "news"]  # nothing one edit away: names stay
+
+
+def test_run_together_words_are_cut_in_two():
+    """An unknown word made of two common words is read as both."""
+    assert _spelt("theworld news") == ["the", "world", "news"]
+    assert _spelt("thecart news") == ["thecart", "news"]  # "cart" is not common enough to split on
+
+
+def test_texts_in_other_languages_are_not_corrected():
+    """Only a text that reads as English (half its words common) is corrected."""
+    assert _spelt("wrold news") == ["world", "news"]
+    assert _spelt("die wrold nachrichten") == ["die", "wrold", "nachrichten"]
+
+
+def test_idf_weights_make_rare_words_count_more():
+    """With idf weights a text's vector moves toward its rare word and away from "the"."""
+    torch.manual_seed(0)
+    model = CharModel(TINY, LEXICON)
+    plain = embed.CharEncoder(model, device="cpu")
+    model_idf = CharModel(dataclasses.replace(TINY, idf_power=1.0), LEXICON)
+    model_idf.load_state_dict(model.state_dict())
+    weighted = embed.CharEncoder(model_idf, device="cpu")
+    for enc in (plain, weighted):
+        text, rare, common = enc.encode(["the the the cat", "cat", "the"])
+        enc.lean = float(text @ rare - text @ common)
+    assert weighted.lean > plain.lean + 0.2
+    featurizer = Featurizer(model_idf.config, LEXICON)
+    assert featurizer.unit("cat").weight > featurizer.unit("the").weight
+
+
+@pytest.fixture()
+def spelling_dir(tmp_path):
+    torch.manual_seed(0)
+    model = CharModel(dataclasses.replace(TINY, idf_power=0.5, spelling=True), LEXICON)
+    return checkpoint.save(model, tmp_path / "ck")
+
+
+def test_checkpoint_keeps_the_lexicon_and_names_it(spelling_dir, tmp_path):
+    """The lexicon travels with the weights; a different lexicon gives a different name."""
+    enc = embed.load(spelling_dir, device="cpu")
+    np.testing.assert_allclose(*enc.encode(["the wrold news", "the world news"]), atol=1e-6)
+    assert enc.model.lexicon == LEXICON
+    changed = lx.Lexicon({**COUNTS, "cat": 301}, n_texts=10_000)
+    lx.write(changed, spelling_dir / lx.FILE)
+    assert embed.load(spelling_dir, device="cpu").name != enc.name
+
+
+def test_checkpoint_without_its_lexicon_is_a_clear_error(spelling_dir):
+    """Settings that need a lexicon, with the file gone or broken: one-line CheckpointError."""
+    (spelling_dir / lx.FILE).unlink()
+    with pytest.raises(embed.CheckpointError, match="need a lexicon"):
+        embed.load(spelling_dir)
+    with gzip.open(spelling_dir / lx.FILE, "wt") as fh:
+        fh.write("not a lexicon\n")
+    with pytest.raises(embed.CheckpointError, match="not a lexicon file"):
+        embed.load(spelling_dir)
+
+
+def test_lexicon_file_round_trip_is_byte_stable(tmp_path):
+    """Writing the same lexicon twice gives the same bytes (so the same encoder name)."""
+    a, b = lx.write(LEXICON, tmp_path / "a.tsv.gz"), lx.write(LEXICON, tmp_path / "b.tsv.gz")
+    assert a.read_bytes() == b.read_bytes()
+    assert lx.read(a) == LEXICON
+
+
+def test_build_counts_texts_not_occurrences():
+    """Counts are document frequencies; units seen in fewer than min_count texts are dropped."""
+    built = lx.build(["the cat the cat", "the mat", "a dog"], str.split, min_count=2)
+    assert built.counts == {"the": 2} and built.n_texts == 3
