@@ -87,6 +87,7 @@ class Pair:
     anchor: str
     positive: str
     source: str
+    negative: str | None = None  # a hard negative (an NLI contradiction of the anchor)
 
 
 def _tsv_rows(path: Path) -> Iterator[list[str]]:
@@ -223,12 +224,24 @@ def training_pairs(train_dir: Path = TRAIN_DIR) -> list[Pair]:
     for name in POSITIVE_PAIRS:
         pairs += [Pair(a, b, name.split("/")[0]) for a, b, _ in _tsv_rows(train_dir / name)]
     for name in NLI_PAIRS:
-        pairs += [
-            Pair(a, b, name.split("/")[0])
-            for a, b, label in _tsv_rows(train_dir / name)
-            if label == "entailment"
-        ]
+        pairs += nli_pairs(train_dir / name, name.split("/")[0])
     return pairs + inverse_cloze_pairs(train_dir) + installed_code_pairs()
+
+
+def nli_pairs(path: Path, source: str) -> list[Pair]:
+    """Entailment pairs of an NLI file; a premise that also has a contradiction gets
+    it as the hard negative (as in supervised SimCSE), in a source of its own
+    (``<source>+neg``) so a batch's pairs all have one or all lack one."""
+    hypotheses: dict[str, dict[str, str]] = {}
+    for premise, hypothesis, label in _tsv_rows(path):
+        hypotheses.setdefault(premise, {}).setdefault(label, hypothesis)
+    return [
+        Pair(premise, by_label["entailment"], f"{source}+neg", by_label["contradiction"])
+        if "contradiction" in by_label
+        else Pair(premise, by_label["entailment"], source)
+        for premise, by_label in hypotheses.items()
+        if "entailment" in by_label
+    ]
 
 
 def sentence_texts(train_dir: Path = TRAIN_DIR, seed: int = 0) -> list[str]:

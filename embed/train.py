@@ -73,6 +73,7 @@ class TrainConfig:
     contrastive_scale: float = 20.0  # cosine * scale = logits, as in sentence-transformers MNRL
     max_train_units: int = 128  # training truncates passages (the teacher saw 256 tokens)
     eval_every: int = 500
+    hard_negatives: bool = False  # NLI contradictions as hard negatives (sources "<nli>+neg")
     typo_prob: float = 0.0  # share of distillation inputs given typos (teacher sees them clean)
     typo_rate: float = 0.15  # edits per character drawn from U(0, typo_rate)
     time_limit_min: float = 1e9  # stop early (keeping the best checkpoint) after this long
@@ -82,16 +83,20 @@ class TrainConfig:
 
 class MultipleNegativesRankingLoss(nn.Module):
     """Each anchor must pick its own positive among all positives of the batch
-    (in-batch negatives; Henderson et al. 2017, sentence-transformers MNRL)."""
+    (in-batch negatives; Henderson et al. 2017, sentence-transformers MNRL), and
+    among the batch's hard negatives when there are any (supervised SimCSE)."""
 
     def __init__(self, scale: float = 20.0):
         super().__init__()
         self.scale = scale
 
-    def forward(self, anchors: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, anchors: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor | None = None
+    ) -> torch.Tensor:
         a = F.normalize(anchors.float(), dim=-1)  # (B, C)
-        p = F.normalize(positives.float(), dim=-1)  # (B, C)
-        logits = self.scale * a @ p.T  # (B, B): row i's answer is column i
+        candidates = positives if negatives is None else torch.cat([positives, negatives])
+        p = F.normalize(candidates.float(), dim=-1)  # (B or 2B, C)
+        logits = self.scale * a @ p.T  # (B, B or 2B): row i's answer is column i
         labels = torch.arange(len(a), device=a.device)
         return F.cross_entropy(logits, labels)
 
@@ -208,11 +213,15 @@ class Batches:
         target = torch.from_numpy(np.concatenate([self.word_vecs[w], self.text_vecs[t], self.long_vecs[g]]))
         return self.windows(texts), target
 
-    def pairs_batch(self) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    def pairs_batch(self) -> list[dict[str, torch.Tensor]]:
+        """Anchors and positives of one source's pairs, and their hard negatives if it has them."""
         source = self.rng.choices(self.sources, weights=self.source_weights)[0]
         pool = self.pairs[source]
         chosen = self.rng.sample(pool, min(self.cfg.batch_pairs, len(pool)))
-        return self.windows([p.anchor for p in chosen]), self.windows([p.positive for p in chosen])
+        sides = [[p.anchor for p in chosen], [p.positive for p in chosen]]
+        if self.cfg.hard_negatives and chosen[0].negative is not None:
+            sides.append([p.negative for p in chosen])
+        return [self.windows(side) for side in sides]
 
 
 def _split(n: int) -> tuple[list[int], list[int]]:
@@ -300,8 +309,8 @@ def fit(cfg: TrainConfig) -> dict:
         with torch.autocast(**autocast):
             loss = cfg.distill_weight * cosine_distill_loss(model(**_to(inputs, device)), target.to(device))
             if cfg.stage is Stage.CONTRASTIVE:
-                anchors, positives = batches.pairs_batch()
-                loss = loss + mnrl(model(**_to(anchors, device)), model(**_to(positives, device)))
+                sides = [model(**_to(side, device)) for side in batches.pairs_batch()]
+                loss = loss + mnrl(*sides)
         for opt in opts:
             opt.zero_grad(set_to_none=True)
         loss.backward()

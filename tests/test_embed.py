@@ -131,6 +131,40 @@ def test_ranking_loss_prefers_matching_pairs():
     assert mnrl(anchors, anchors.roll(1, dims=0)).item() > 10
 
 
+def test_hard_negatives_make_the_ranking_loss_harder():
+    """A hard negative close to the anchor raises the loss; a far one leaves it low."""
+    anchors = torch.eye(4)
+    positives = anchors + 0.3 * anchors.roll(1, dims=1)
+    mnrl = MultipleNegativesRankingLoss()
+    easy = mnrl(anchors, positives, -anchors).item()
+    hard = mnrl(anchors, positives, anchors).item()
+    assert easy == pytest.approx(mnrl(anchors, positives).item(), abs=0.01) and hard > easy + 0.5
+
+
+def test_nli_pairs_take_contradictions_as_hard_negatives(tmp_path):
+    """Entailments are positives; a premise with a contradiction gets it as its negative,
+    in a source of its own; neutral-only premises give nothing."""
+    import gzip
+
+    from embed.data import nli_pairs
+
+    rows = [
+        ("A man sleeps.", "A person rests.", "entailment"),
+        ("A man sleeps.", "A man runs a race.", "contradiction"),
+        ("A man sleeps.", "He is tired.", "neutral"),
+        ("Two dogs play.", "Animals play.", "entailment"),
+        ("It rains.", "It is cold.", "neutral"),
+    ]
+    path = tmp_path / "pairs.tsv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write("text_a\ttext_b\tlabel\n" + "".join("\t".join(r) + "\n" for r in rows))
+    got = {(p.anchor, p.positive, p.source, p.negative) for p in nli_pairs(path, "toy")}
+    assert got == {
+        ("A man sleeps.", "A person rests.", "toy+neg", "A man runs a race."),
+        ("Two dogs play.", "Animals play.", "toy", None),
+    }
+
+
 def test_typo_augmentation_edits_only_when_asked():
     """with_typos leaves text alone at rate 0 and edits about rate * len characters otherwise."""
     import random

@@ -112,5 +112,6 @@ def test_build_counts_texts_not_occurrences():
 def test_shipped_encoder_reads_misspelt_words_as_words():
     """The default encoder gives a sentence with a one-edit typo the clean sentence's vector."""
     enc = embed.load()
-    clean, typo, other = enc.encode(["Stocks fell in the morning", "Stocks fell in the mornign", "Stocks fell"])
+    texts = ["Stocks fell in the morning", "Stocks fell in the mornign", "Stocks fell"]
+    clean, typo, other = enc.encode(texts)
     assert float(clean @ typo) > 0.999 and float(clean @ other) < 0.99
