@@ -74,6 +74,7 @@ class TrainConfig:
     max_train_units: int = 128  # training truncates passages (the teacher saw 256 tokens)
     eval_every: int = 500
     hard_negatives: bool = False  # NLI contradictions as hard negatives (sources "<nli>+neg")
+    hard_negative_weight: float = 1.0  # sampling weight of those sources, times their sqrt(size)
     typo_prob: float = 0.0  # share of distillation inputs given typos (teacher sees them clean)
     typo_rate: float = 0.15  # edits per character drawn from U(0, typo_rate)
     time_limit_min: float = 1e9  # stop early (keeping the best checkpoint) after this long
@@ -182,7 +183,11 @@ class Batches:
         # a batch holds pairs of one source (harder in-batch negatives); sources are drawn
         # with probability ~ sqrt(size) so 337k news pairs do not drown 6k code pairs
         self.sources = sorted(self.pairs)
-        self.source_weights = [math.sqrt(len(self.pairs[s])) for s in self.sources]
+        self.source_weights = [
+            math.sqrt(len(self.pairs[s]))
+            * (cfg.hard_negative_weight if cfg.hard_negatives and s.endswith("+neg") else 1)
+            for s in self.sources
+        ]
         log.info(
             "%d words, %d texts, %d pair sources", len(self.words), len(self.train_idx), len(self.sources)
         )
