@@ -99,7 +99,7 @@ def load(path: str | Path) -> tuple[CharModel, str]:
 
 def _digest(path: Path, config: EncoderConfig) -> str:
     h = hashlib.sha256((path / WEIGHTS_FILE).read_bytes())
-    if config.idf_power or config.spelling:  # older names stay what they were
+    if config.uses_lexicon:  # older names stay what they were
         h.update((path / lexicon_file.FILE).read_bytes())
         h.update(f"idf_power={config.idf_power} spelling={config.spelling}".encode())
     return h.hexdigest()[:10]

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from embed.model import CharModel, Featurizer, collate
+from embed.model import CharModel, Featurizer, Unit, collate
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,8 @@ class CharEncoder:
         self.dim = model.config.out_dim
         self.name = f"char-{digest}"
 
-    def windows(self, text: str) -> list[list[list[int]]]:
-        """The row ids of ``text`` cut into windows of at most ``max_units`` units."""
+    def windows(self, text: str) -> list[list[Unit]]:
+        """The units of ``text`` cut into windows of at most ``max_units`` units."""
         units = self.featurizer.text_units(text)
         step = self.model.config.max_units
         return [units[i : i + step] for i in range(0, len(units), step)] or [[]]

@@ -20,7 +20,8 @@ Two uses, both switched on in a checkpoint's config (``EncoderConfig.idf_power``
   still corrected).
 
 The file is ``lexicon.tsv.gz`` in a checkpoint directory: a header line
-``#texts<TAB><n>``, then ``unit<TAB>count`` lines, most frequent first. It is
+``#texts<TAB><n texts><TAB><min count>``, then ``unit<TAB>count`` lines, most
+frequent first. It is
 built from the training text only (``python -m embed.lexicon``), never from an
 evaluation set.
 """
@@ -36,8 +37,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 FILE = "lexicon.tsv.gz"
 _HEADER = "#texts"

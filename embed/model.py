@@ -65,6 +65,10 @@ class EncoderConfig:
     idf_power: float = 0.0  # unit vectors scaled by idf(unit) ** idf_power
     spelling: bool = False  # unknown words one edit from a known word read as that word
 
+    @property
+    def uses_lexicon(self) -> bool:
+        return bool(self.idf_power or self.spelling)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -104,7 +108,7 @@ class Featurizer:
     _spelt: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        if (self.config.idf_power or self.config.spelling) and self.lexicon is None:
+        if self.config.uses_lexicon and self.lexicon is None:
             raise ValueError("idf_power and spelling need a lexicon (lexicon.tsv.gz beside the weights)")
 
     def units(self, text: str) -> list[str]:
@@ -119,22 +123,23 @@ class Featurizer:
         return units
 
     def _spelling(self, unit: str) -> list[str]:
-        spelt = self._spelt.get(unit)
-        if spelt is None:
-            if len(self._spelt) >= self.cache_limit:
-                self._spelt.clear()
-            spelt = self._spelt[unit] = self.lexicon.spelling(unit)
-        return spelt
+        return self._cached(self._spelt, unit, self.lexicon.spelling)
 
     def unit(self, unit: str) -> Unit:
-        cached = self._cache.get(unit)
-        if cached is None:
-            weight = self.lexicon.idf(unit) ** self.config.idf_power if self.config.idf_power else 1.0
-            cached = Unit(self._compute_ids(unit), weight)
-            if len(self._cache) >= self.cache_limit:
-                self._cache.clear()
-            self._cache[unit] = cached
-        return cached
+        return self._cached(self._cache, unit, self._make_unit)
+
+    def _make_unit(self, unit: str) -> Unit:
+        weight = self.lexicon.idf(unit) ** self.config.idf_power if self.config.idf_power else 1.0
+        return Unit(self._compute_ids(unit), weight)
+
+    def _cached(self, cache: dict, unit: str, make):
+        """``cache[unit]``, made on first use; a full cache is emptied, not grown."""
+        value = cache.get(unit)
+        if value is None:
+            if len(cache) >= self.cache_limit:
+                cache.clear()
+            value = cache[unit] = make(unit)
+        return value
 
     def _compute_ids(self, unit: str) -> list[int]:
         cfg = self.config

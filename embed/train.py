@@ -146,9 +146,14 @@ def build_model(cfg: TrainConfig) -> CharModel:
         model = grown
     model.config.split_identifiers = cfg.split_identifiers
     if cfg.lexicon is not None:
-        model.lexicon = lexicon_file.read(cfg.lexicon)
-        model.config.idf_power, model.config.spelling = cfg.idf_power, cfg.spelling
+        attach_lexicon(model, cfg.lexicon, cfg.idf_power, cfg.spelling)
     return model
+
+
+def attach_lexicon(model: CharModel, path: str, idf_power: float, spelling: bool) -> None:
+    """Give ``model`` the lexicon file at ``path`` and switch its uses on as asked."""
+    model.lexicon = lexicon_file.read(path)
+    model.config.idf_power, model.config.spelling = idf_power, spelling
 
 
 def build_optimizers(model: CharModel, cfg: TrainConfig) -> list[torch.optim.Optimizer]:
@@ -334,8 +339,7 @@ def export(
     model, _ = checkpoint.load(src)
     before = sts_spearman(CharEncoder(model))
     if lexicon is not None:
-        model.lexicon = lexicon_file.read(lexicon)
-        model.config.idf_power, model.config.spelling = idf_power, spelling
+        attach_lexicon(model, lexicon, idf_power, spelling)
     checkpoint.save(model, dst, quantize=int8)
     after_encoder = embed.load(dst)
     after = sts_spearman(after_encoder)
