@@ -102,4 +102,6 @@ def _digest(path: Path, config: EncoderConfig) -> str:
     if config.uses_lexicon:  # older names stay what they were
         h.update((path / lexicon_file.FILE).read_bytes())
         h.update(f"idf_power={config.idf_power} spelling={config.spelling}".encode())
+        if config.spelling_function_share:
+            h.update(f" spelling_function_share={config.spelling_function_share}".encode())
     return h.hexdigest()[:10]

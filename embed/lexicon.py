@@ -36,6 +36,7 @@ import string
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 FILE = "lexicon.tsv.gz"
@@ -45,6 +46,10 @@ _MIN_SPELL_CHARS = 4  # shorter words have too many neighbours one edit away
 _MIN_SPLIT_COUNT = 100  # both halves of a run-together pair must be this common
 _COMMON_COUNT = 50  # a "common English word" for the language check
 _MIN_COMMON_SHARE = 0.5  # share of a text's words that must be common for it to be corrected
+# ... or this lower share when function words (the lexicon's most frequent words: the,
+# of, a, in ...) make up enough of it: typos leave short function words readable
+_MIN_COMMON_SHARE_WITH_FUNCTION_WORDS = 0.35
+_N_FUNCTION_WORDS = 30
 
 
 class LexiconError(Exception):
@@ -73,11 +78,28 @@ class Lexicon:
     def idf(self, unit: str) -> float:
         return math.log((self.n_texts + 1) / (self.counts.get(unit, 0) + 1))
 
-    def reads_as_english(self, units: list[str]) -> bool:
-        """True when at least half of the alphabetic ``units`` are common words of the lexicon."""
+    @cached_property
+    def function_words(self) -> frozenset[str]:
+        """The most frequent words of the training text (the, of, a, in, to, and ...)."""
+        words = sorted((u for u in self.counts if u.isalpha()), key=lambda u: (-self.counts[u], u))
+        return frozenset(words[:_N_FUNCTION_WORDS])
+
+    def reads_as_english(self, units: list[str], function_share: float = 0.0) -> bool:
+        """True when at least half of the alphabetic ``units`` are common words of the
+        lexicon, or (with ``function_share`` > 0) at least 35% are and at least
+        ``function_share`` of them are its function words."""
         words = [u for u in units if u.isalpha()]
-        common = sum(self.counts.get(u, 0) >= _COMMON_COUNT for u in words)
-        return bool(words) and common >= _MIN_COMMON_SHARE * len(words)
+        if not words:
+            return False
+        common = sum(self.counts.get(u, 0) >= _COMMON_COUNT for u in words) / len(words)
+        if common >= _MIN_COMMON_SHARE:
+            return True
+        function = sum(u in self.function_words for u in words) / len(words)
+        return (
+            bool(function_share)
+            and common >= _MIN_COMMON_SHARE_WITH_FUNCTION_WORDS
+            and function >= function_share
+        )
 
     def spelling(self, unit: str) -> list[str]:
         """``unit`` read as the word(s) it most likely misspells (itself if known or no guess)."""

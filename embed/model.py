@@ -64,6 +64,9 @@ class EncoderConfig:
     # Both need the checkpoint's lexicon (embed/lexicon.py); 0 / False: plain units.
     idf_power: float = 0.0  # unit vectors scaled by idf(unit) ** idf_power
     spelling: bool = False  # unknown words one edit from a known word read as that word
+    # with spelling: a text whose words are at least this share function words (the, of, a)
+    # is corrected when 35% (not 50%) of its words are common; 0 keeps the 50% check only
+    spelling_function_share: float = 0.0
 
     @property
     def uses_lexicon(self) -> bool:
@@ -118,7 +121,7 @@ class Featurizer:
             text = text.lower()
         step = self.config.max_unit_chars
         units = [w[i : i + step] for w in _UNIT.findall(text) for i in range(0, len(w), step)]
-        if self.config.spelling and self.lexicon.reads_as_english(units):
+        if self.config.spelling and self.lexicon.reads_as_english(units, self.config.spelling_function_share):
             units = [s for u in units for s in self._spelling(u)]
         return units
 

@@ -25,7 +25,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from enum import Enum, StrEnum
 from pathlib import Path
 
@@ -61,6 +61,7 @@ class TrainConfig:
     lexicon: str | None = None  # lexicon file to train with (python -m embed.lexicon)
     idf_power: float = 0.0  # with --lexicon: unit weights idf ** this, in training too
     spelling: bool = False  # with --lexicon: misspelt words read as known ones
+    spelling_function_share: float = 0.0  # with --spelling: see EncoderConfig
     steps: int = 4000
     batch_words: int = 256
     batch_texts: int = 128
@@ -75,6 +76,7 @@ class TrainConfig:
     eval_every: int = 500
     hard_negatives: bool = False  # NLI contradictions as hard negatives (sources "<nli>+neg")
     hard_negative_weight: float = 1.0  # sampling weight of those sources, times their sqrt(size)
+    source_boost: str = ""  # "source=factor,..." multiplies those pair sources' sampling weights
     typo_prob: float = 0.0  # share of distillation inputs given typos (teacher sees them clean)
     typo_rate: float = 0.15  # edits per character drawn from U(0, typo_rate)
     time_limit_min: float = 1e9  # stop early (keeping the best checkpoint) after this long
@@ -146,14 +148,21 @@ def build_model(cfg: TrainConfig) -> CharModel:
         model = grown
     model.config.split_identifiers = cfg.split_identifiers
     if cfg.lexicon is not None:
-        attach_lexicon(model, cfg.lexicon, cfg.idf_power, cfg.spelling)
+        attach_lexicon(
+            model,
+            cfg.lexicon,
+            idf_power=cfg.idf_power,
+            spelling=cfg.spelling,
+            spelling_function_share=cfg.spelling_function_share,
+        )
     return model
 
 
-def attach_lexicon(model: CharModel, path: str, idf_power: float, spelling: bool) -> None:
-    """Give ``model`` the lexicon file at ``path`` and switch its uses on as asked."""
+def attach_lexicon(model: CharModel, path: str, **settings) -> None:
+    """Give ``model`` the lexicon file at ``path`` and set its uses (``EncoderConfig``
+    fields: idf_power, spelling, spelling_function_share) as asked."""
     model.lexicon = lexicon_file.read(path)
-    model.config.idf_power, model.config.spelling = idf_power, spelling
+    model.config = replace(model.config, **settings)
 
 
 def build_optimizers(model: CharModel, cfg: TrainConfig) -> list[torch.optim.Optimizer]:
@@ -188,9 +197,11 @@ class Batches:
         # a batch holds pairs of one source (harder in-batch negatives); sources are drawn
         # with probability ~ sqrt(size) so 337k news pairs do not drown 6k code pairs
         self.sources = sorted(self.pairs)
+        boost = source_boosts(cfg.source_boost, self.sources)
         self.source_weights = [
             math.sqrt(len(self.pairs[s]))
             * (cfg.hard_negative_weight if cfg.hard_negatives and s.endswith("+neg") else 1)
+            * boost.get(s, 1.0)
             for s in self.sources
         ]
         log.info(
@@ -232,6 +243,21 @@ class Batches:
         if self.cfg.hard_negatives and chosen[0].negative is not None:
             sides.append([p.negative for p in chosen])
         return [self.windows(side) for side in sides]
+
+
+def source_boosts(spec: str, sources: list[str]) -> dict[str, float]:
+    """``{"wikipedia_ict": 3.0}`` from ``"wikipedia_ict=3"``; a name that is not a pair
+    source is an error (a typo would otherwise silently train the default mix)."""
+    boosts: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, factor = item.partition("=")
+        if name not in sources:
+            raise ValueError(f"--source-boost: no pair source {name!r} (sources: {', '.join(sources)})")
+        try:
+            boosts[name] = float(factor)
+        except ValueError:
+            raise ValueError(f"--source-boost: {item!r} is not source=factor") from None
+    return boosts
 
 
 def _split(n: int) -> tuple[list[int], list[int]]:
@@ -331,15 +357,13 @@ def fit(cfg: TrainConfig) -> dict:
     return {"best_sts_dev": best, "history": history}
 
 
-def export(
-    src: str, dst: str, int8: bool, lexicon: str | None = None, idf_power: float = 0.0, spelling: bool = False
-) -> dict:
-    """Copy a checkpoint into ``dst`` (optionally int8; with a lexicon file, its idf
-    weights and spelling switched on as asked) and report STS-B dev before/after."""
+def export(src: str, dst: str, int8: bool, lexicon: str | None = None, **settings) -> dict:
+    """Copy a checkpoint into ``dst`` (optionally int8; with a lexicon file, its uses
+    set by ``settings`` as in ``attach_lexicon``) and report STS-B dev before/after."""
     model, _ = checkpoint.load(src)
     before = sts_spearman(CharEncoder(model))
     if lexicon is not None:
-        attach_lexicon(model, lexicon, idf_power, spelling)
+        attach_lexicon(model, lexicon, **settings)
     checkpoint.save(model, dst, quantize=int8)
     after_encoder = embed.load(dst)
     after = sts_spearman(after_encoder)
@@ -381,6 +405,12 @@ def main() -> None:
         "--idf-power", type=float, default=0.0, help="unit weights idf ** this (needs --lexicon)"
     )
     exp.add_argument("--spelling", action="store_true", help="read misspelt words as known (needs --lexicon)")
+    exp.add_argument(
+        "--spelling-function-share",
+        type=float,
+        default=0.0,
+        help="with --spelling: also correct texts with 35%% common words when this share are function words",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.command == "fit":
@@ -389,7 +419,12 @@ def main() -> None:
         print(json.dumps(result["history"][-1]))
     else:
         torch.set_num_threads(1)
-        print(json.dumps(export(args.src, args.dst, args.int8, args.lexicon, args.idf_power, args.spelling)))
+        settings = dict(
+            idf_power=args.idf_power,
+            spelling=args.spelling,
+            spelling_function_share=args.spelling_function_share,
+        )
+        print(json.dumps(export(args.src, args.dst, args.int8, args.lexicon, **settings)))
 
 
 if __name__ == "__main__":

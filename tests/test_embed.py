@@ -18,6 +18,7 @@ from embed.train import (
     TrainConfig,
     build_optimizers,
     cosine_distill_loss,
+    source_boosts,
 )
 
 TINY = EncoderConfig(n_chars=256, n_buckets=2000, dim=32, n_heads=2, n_layers=1, out_dim=24, max_units=8)
@@ -139,6 +140,17 @@ def test_hard_negatives_make_the_ranking_loss_harder():
     easy = mnrl(anchors, positives, -anchors).item()
     hard = mnrl(anchors, positives, anchors).item()
     assert easy == pytest.approx(mnrl(anchors, positives).item(), abs=0.01) and hard > easy + 0.5
+
+
+def test_source_boosts_name_real_sources_only():
+    """--source-boost parses "source=factor" lists; a misspelt source is an error, not a no-op."""
+    sources = ["code", "wikipedia_ict"]
+    assert source_boosts("wikipedia_ict=3, code=0.5", sources) == {"wikipedia_ict": 3.0, "code": 0.5}
+    assert source_boosts("", sources) == {}
+    with pytest.raises(ValueError, match="no pair source 'wikipedia_itc'"):
+        source_boosts("wikipedia_itc=3", sources)
+    with pytest.raises(ValueError, match="not source=factor"):
+        source_boosts("code=lots", sources)
 
 
 def test_nli_pairs_take_contradictions_as_hard_negatives(tmp_path):

@@ -52,6 +52,17 @@ def test_texts_in_other_languages_are_not_corrected():
     assert _spelt("die wrold nachrichten") == ["die", "wrold", "nachrichten"]
 
 
+def test_typo_heavy_english_with_function_words_is_corrected():
+    """With ``spelling_function_share``, a text with only 35% common words is still
+    corrected when enough of them are function words (typos spare short words like
+    "the"); text with no common words is still left alone."""
+    gated = Featurizer(dataclasses.replace(TINY, spelling=True, spelling_function_share=0.1), LEXICON)
+    assert _spelt("the cat wrold nwes zorp") == ["the", "cat", "wrold", "nwes", "zorp"]  # 40% common
+    assert gated.units("the cat wrold nwes zorp") == ["the", "cat", "world", "news", "zorp"]
+    assert gated.units("die wrold nachrichten") == ["die", "wrold", "nachrichten"]
+    assert "the" in LEXICON.function_words
+
+
 def test_idf_weights_make_rare_words_count_more():
     """With idf weights a text's vector moves toward its rare word and away from "the"."""
     torch.manual_seed(0)
@@ -80,6 +91,9 @@ def test_checkpoint_keeps_the_lexicon_and_names_it(spelling_dir, tmp_path):
     enc = embed.load(spelling_dir, device="cpu")
     np.testing.assert_allclose(*enc.encode(["the wrold news", "the world news"]), atol=1e-6)
     assert enc.model.lexicon == LEXICON
+    gated = CharModel(dataclasses.replace(enc.model.config, spelling_function_share=0.1), LEXICON)
+    gated.load_state_dict(enc.model.state_dict())  # same weights, other spelling check
+    assert embed.load(checkpoint.save(gated, tmp_path / "gated"), device="cpu").name != enc.name
     changed = lx.Lexicon({**COUNTS, "cat": 301}, n_texts=10_000)
     lx.write(changed, spelling_dir / lx.FILE)
     assert embed.load(spelling_dir, device="cpu").name != enc.name
