@@ -94,12 +94,9 @@ class Lexicon:
         common = sum(self.counts.get(u, 0) >= _COMMON_COUNT for u in words) / len(words)
         if common >= _MIN_COMMON_SHARE:
             return True
-        function = sum(u in self.function_words for u in words) / len(words)
-        return (
-            bool(function_share)
-            and common >= _MIN_COMMON_SHARE_WITH_FUNCTION_WORDS
-            and function >= function_share
-        )
+        if not function_share or common < _MIN_COMMON_SHARE_WITH_FUNCTION_WORDS:
+            return False
+        return sum(u in self.function_words for u in words) >= function_share * len(words)
 
     def spelling(self, unit: str) -> list[str]:
         """``unit`` read as the word(s) it most likely misspells (itself if known or no guess)."""
