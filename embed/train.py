@@ -13,6 +13,7 @@ STS-B *dev*; nothing from an evaluation set is trained on.
 
     python -m embed.train fit --stage distill --layers 0 --steps 6000 --out runs/static
     python -m embed.train fit --stage contrastive --init runs/static/best --layers 1 ...
+    python -m embed.train average --src runs/a/last --src runs/b/last --dst runs/soup
     python -m embed.train export --src runs/x/best --dst embed/weights --int8
 """
 
@@ -357,6 +358,17 @@ def fit(cfg: TrainConfig) -> dict:
     return {"best_sts_dev": best, "history": history}
 
 
+def average(srcs: list[str], dst: str) -> Path:
+    """Save the element-wise mean of checkpoints fine-tuned from one start (a model
+    soup, Wortsman et al. 2022) to ``dst``, with the first one's config and lexicon."""
+    models = [checkpoint.load(src)[0] for src in srcs]
+    states = [m.state_dict() for m in models]
+    if any(s.keys() != states[0].keys() or any(s[k].shape != states[0][k].shape for k in s) for s in states):
+        raise ValueError(f"average: {', '.join(srcs)} do not share one architecture")
+    models[0].load_state_dict({k: sum(s[k].float() for s in states) / len(states) for k in states[0]})
+    return checkpoint.save(models[0], dst)
+
+
 def export(src: str, dst: str, int8: bool, lexicon: str | None = None, **settings) -> dict:
     """Copy a checkpoint into ``dst`` (optionally int8; with a lexicon file, its uses
     set by ``settings`` as in ``attach_lexicon``) and report STS-B dev before/after."""
@@ -396,6 +408,9 @@ def main() -> None:
             fit_p.add_argument(
                 f"--{name.replace('_', '-')}", type=int if name == "layers" else kind, default=value
             )
+    avg = sub.add_parser("average", help="the mean of checkpoints trained from one start (a model soup)")
+    avg.add_argument("--src", required=True, action="append", help="a checkpoint (give two or more)")
+    avg.add_argument("--dst", required=True)
     exp = sub.add_parser("export", help="write a checkpoint (optionally int8) and check STS-B dev")
     exp.add_argument("--src", required=True)
     exp.add_argument("--dst", required=True)
@@ -413,7 +428,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if args.command == "fit":
+    if args.command == "average":
+        print(json.dumps({"dst": str(average(args.src, args.dst))}))
+    elif args.command == "fit":
         cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k != "command"})
         result = fit(cfg)
         print(json.dumps(result["history"][-1]))

@@ -5,6 +5,8 @@ All tests build a tiny random-initialised model in a tmp dir: no shared data nee
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -16,6 +18,7 @@ from embed.model import CharModel, EncoderConfig
 from embed.train import (
     MultipleNegativesRankingLoss,
     TrainConfig,
+    average,
     build_optimizers,
     cosine_distill_loss,
     source_boosts,
@@ -140,6 +143,20 @@ def test_hard_negatives_make_the_ranking_loss_harder():
     easy = mnrl(anchors, positives, -anchors).item()
     hard = mnrl(anchors, positives, anchors).item()
     assert easy == pytest.approx(mnrl(anchors, positives).item(), abs=0.01) and hard > easy + 0.5
+
+
+def test_average_is_the_mean_of_the_checkpoints(tmp_path):
+    """A model soup holds the element-wise mean of its ingredients' weights; checkpoints
+    of different shapes cannot be averaged."""
+    torch.manual_seed(0)
+    a, b = CharModel(TINY), CharModel(TINY)
+    paths = [str(checkpoint.save(m, tmp_path / name)) for m, name in ((a, "a"), (b, "b"))]
+    soup, _ = checkpoint.load(average(paths, str(tmp_path / "soup")))
+    expected = (a.table.weight + b.table.weight) / 2
+    torch.testing.assert_close(soup.table.weight, expected.detach())
+    wide = checkpoint.save(CharModel(dataclasses.replace(TINY, dim=48)), tmp_path / "wide")
+    with pytest.raises(ValueError, match="do not share one architecture"):
+        average([paths[0], str(wide)], str(tmp_path / "bad"))
 
 
 def test_source_boosts_name_real_sources_only():
