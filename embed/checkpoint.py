@@ -104,4 +104,6 @@ def _digest(path: Path, config: EncoderConfig) -> str:
         h.update(f"idf_power={config.idf_power} spelling={config.spelling}".encode())
         if config.spelling_function_share:
             h.update(f" spelling_function_share={config.spelling_function_share}".encode())
+        if config.spelling_context_share:
+            h.update(f" spelling_context_share={config.spelling_context_share}".encode())
     return h.hexdigest()[:10]

@@ -67,6 +67,9 @@ class EncoderConfig:
     # with spelling: a text whose words are at least this share function words (the, of, a)
     # is corrected when 35% (not 50%) of its words are common; 0 keeps the 50% check only
     spelling_function_share: float = 0.0
+    # with spelling: a text in which at least this share of the words are unknown (typo-heavy)
+    # is corrected word by word in context (the lexicon's pair counts); 0: off
+    spelling_context_share: float = 0.0
 
     @property
     def uses_lexicon(self) -> bool:
@@ -109,10 +112,15 @@ class Featurizer:
     cache_limit: int = 500_000
     _cache: dict[str, Unit] = field(default_factory=dict, repr=False)
     _spelt: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _near: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.config.uses_lexicon and self.lexicon is None:
             raise ValueError("idf_power and spelling need a lexicon (lexicon.tsv.gz beside the weights)")
+        if self.config.spelling_context_share and not self.lexicon.followers:
+            raise ValueError(
+                "spelling_context_share needs a lexicon with pair counts (python -m embed.lexicon)"
+            )
 
     def units(self, text: str) -> list[str]:
         if self.config.split_identifiers:
@@ -122,11 +130,20 @@ class Featurizer:
         step = self.config.max_unit_chars
         units = [w[i : i + step] for w in _UNIT.findall(text) for i in range(0, len(w), step)]
         if self.config.spelling and self.lexicon.reads_as_english(units, self.config.spelling_function_share):
-            units = [s for u in units for s in self._spelling(u)]
+            units = self._corrected(units)
         return units
+
+    def _corrected(self, units: list[str]) -> list[str]:
+        share = self.config.spelling_context_share
+        if share and self.lexicon.unknown_share(units) >= share:
+            return self.lexicon.in_context(units, self._neighbours)
+        return [s for u in units for s in self._spelling(u)]
 
     def _spelling(self, unit: str) -> list[str]:
         return self._cached(self._spelt, unit, self.lexicon.spelling)
+
+    def _neighbours(self, unit: str) -> list[str]:
+        return self._cached(self._near, unit, self.lexicon.neighbours)
 
     def unit(self, unit: str) -> Unit:
         return self._cached(self._cache, unit, self._make_unit)

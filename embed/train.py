@@ -63,6 +63,7 @@ class TrainConfig:
     idf_power: float = 0.0  # with --lexicon: unit weights idf ** this, in training too
     spelling: bool = False  # with --lexicon: misspelt words read as known ones
     spelling_function_share: float = 0.0  # with --spelling: see EncoderConfig
+    spelling_context_share: float = 0.0  # with --spelling: see EncoderConfig
     steps: int = 4000
     batch_words: int = 256
     batch_texts: int = 128
@@ -155,13 +156,14 @@ def build_model(cfg: TrainConfig) -> CharModel:
             idf_power=cfg.idf_power,
             spelling=cfg.spelling,
             spelling_function_share=cfg.spelling_function_share,
+            spelling_context_share=cfg.spelling_context_share,
         )
     return model
 
 
 def attach_lexicon(model: CharModel, path: str, **settings) -> None:
     """Give ``model`` the lexicon file at ``path`` and set its uses (``EncoderConfig``
-    fields: idf_power, spelling, spelling_function_share) as asked."""
+    fields: idf_power, spelling, spelling_function_share, spelling_context_share) as asked."""
     model.lexicon = lexicon_file.read(path)
     model.config = replace(model.config, **settings)
 
@@ -426,6 +428,12 @@ def main() -> None:
         default=0.0,
         help="with --spelling: also correct texts with 35%% common words when this share are function words",
     )
+    exp.add_argument(
+        "--spelling-context-share",
+        type=float,
+        default=0.0,
+        help="with --spelling: correct texts with this share of unknown words in context (lexicon pairs)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.command == "average":
@@ -440,6 +448,7 @@ def main() -> None:
             idf_power=args.idf_power,
             spelling=args.spelling,
             spelling_function_share=args.spelling_function_share,
+            spelling_context_share=args.spelling_context_share,
         )
         print(json.dumps(export(args.src, args.dst, args.int8, args.lexicon, **settings)))
 

@@ -129,3 +129,62 @@ def test_shipped_encoder_reads_misspelt_words_as_words():
     texts = ["Stocks fell in the morning", "Stocks fell in the mornign", "Stocks fell"]
     clean, typo, other = enc.encode(texts)
     assert float(clean @ typo) > 0.999 and float(clean @ other) < 0.99
+
+
+# "very hrad": "hrad" is one edit from both "had" (more frequent) and "hard" (what follows
+# "very"); "teh" was seen in a few training texts, so the word-alone rule keeps it.
+PAIR_COUNTS = {**COUNTS, "he": 3000, "had": 900, "very": 500, "worked": 300, "hard": 60, "teh": 3}
+FOLLOWERS = {"very": {"hard": 40}, "on": {"the": 150}, "worked": {"very": 30}, "the": {"cat": 100}}
+PAIR_LEXICON = lx.Lexicon({**PAIR_COUNTS, "on": 2500}, n_texts=10_000, followers=FOLLOWERS)
+CONTEXT = dataclasses.replace(TINY, spelling=True, spelling_context_share=0.15)
+
+
+def test_typo_heavy_text_is_read_in_context():
+    """In a text with enough unknown words, each word becomes the known word one edit
+    away that fits its neighbours: "hrad" after "very" is "hard", not the more frequent
+    "had"; "teh" before "cat" is "the" although "teh" itself was seen in training."""
+    featurizer = Featurizer(CONTEXT, PAIR_LEXICON)
+    assert featurizer.units("he wroked very hrad") == ["he", "worked", "very", "hard"]
+    assert featurizer.units("he sat on teh cat wrold") == ["he", "sat", "on", "the", "cat", "world"]
+    word_alone = Featurizer(dataclasses.replace(CONTEXT, spelling_context_share=0.0), PAIR_LEXICON)
+    assert word_alone.units("he wroked very hrad") == ["he", "worked", "very", "had"]
+
+
+def test_clean_text_is_not_read_in_context():
+    """Below the share of unknown words a text keeps its known words as written, even
+    where a neighbour would fit better ("very had" is left alone)."""
+    featurizer = Featurizer(CONTEXT, PAIR_LEXICON)
+    clean = "he worked very had on the cat"
+    assert featurizer.units(clean) == clean.split()
+    assert PAIR_LEXICON.unknown_share(["he", "zzz", ",", "hrad", "the"]) == 0.5
+    assert PAIR_LEXICON.unknown_share([",", "3"]) == 0.0
+
+
+def test_pair_counts_travel_in_the_lexicon_file_and_are_read_on_first_use(tmp_path):
+    """build() counts adjacent pairs per text; the file keeps them byte-stably; read()
+    leaves them on disk until a text needs them."""
+    built = lx.build(["a b a b", "a b c", "c a"], str.split, min_count=1, min_pair_count=2)
+    assert built.followers == {"a": {"b": 2}}
+    path = lx.write(PAIR_LEXICON, tmp_path / "p.tsv.gz")
+    assert lx.write(PAIR_LEXICON, tmp_path / "q.tsv.gz").read_bytes() == path.read_bytes()
+    back = lx.read(path)
+    assert back == PAIR_LEXICON and back.followers._pairs is None  # not read yet
+    assert back.in_context(["very", "hrad"]) == ["very", "hard"]
+    assert dict(back.followers) == FOLLOWERS
+    assert lx.read(lx.write(LEXICON, tmp_path / "plain.tsv.gz")).followers == {}
+
+
+def test_context_spelling_needs_pairs_and_names_the_encoder(tmp_path):
+    """A checkpoint asking for context spelling without pair counts fails to load with
+    a one-line error; with them, the setting is part of the encoder's name."""
+    torch.manual_seed(0)
+    model = CharModel(CONTEXT, PAIR_LEXICON)
+    path = checkpoint.save(model, tmp_path / "ctx")
+    enc = embed.load(path, device="cpu")
+    np.testing.assert_allclose(*enc.encode(["he wroked very hrad", "he worked very hard"]), atol=1e-6)
+    plain = CharModel(dataclasses.replace(CONTEXT, spelling_context_share=0.0), PAIR_LEXICON)
+    plain.load_state_dict(model.state_dict())
+    assert embed.load(checkpoint.save(plain, tmp_path / "plain"), device="cpu").name != enc.name
+    lx.write(LEXICON, path / lx.FILE)
+    with pytest.raises(embed.CheckpointError, match="needs a lexicon with pair counts"):
+        embed.load(path)
