@@ -27,10 +27,11 @@ Two uses, both switched on in a checkpoint's config (``EncoderConfig.idf_power``
   ``EncoderConfig.spelling_context_share``, a text in which at least that share
   of the words are unknown (typo-heavy: clean English, scientific abstracts
   included, almost never is) is read word by word as a noisy channel: each word
-  becomes whichever of itself and its known one-edit neighbours is likeliest
+  becomes whichever of itself and its known one-edit neighbours (for an
+  unknown word with none: the common words two edits away) is likeliest
   between the word before it (as corrected) and the word after it, under a
   bigram model of the training text (pair counts kept in the lexicon file),
-  with one edit costing a factor of 1,000. Other texts get the word-alone
+  with a misspelling costing a factor of 1,000. Other texts get the word-alone
   correction above, so clean text is read as before.
 
 The file is ``lexicon.tsv.gz`` in a checkpoint directory: a header line
@@ -73,6 +74,10 @@ _N_FUNCTION_WORDS = 30
 # and how much of the word-after-word probability is the pair's (the rest: the word's own).
 _EDIT_LOG_PROB = math.log(1e-3)
 _PAIR_WEIGHT = 0.8
+# An unknown word with no known word one edit away is read in context as a common word two
+# edits away (10% typos leave two in many long words), found through an index of the
+# common words' one- and two-letter deletions (SymSpell's idea): 600k keys, ~2 s to build.
+_TWO_EDIT_MIN_CHARS = 5
 
 
 class LexiconError(Exception):
@@ -121,6 +126,29 @@ class _PairsInFile(Mapping):
         return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
 
 
+def deletions(word: str, depth: int = 2) -> set[str]:
+    """``word`` and every string made from it by dropping up to ``depth`` letters."""
+    out = frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        out = out | frontier
+    return out
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Drops, insertions, substitutions and neighbour swaps turning ``a`` into ``b``
+    (optimal string alignment: each letter is edited once)."""
+    before, row = None, list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+        before, row = row, current
+    return row[-1]
+
+
 @dataclass(frozen=True)
 class Lexicon:
     counts: dict[str, int]  # unit -> number of training texts it occurs in
@@ -161,11 +189,26 @@ class Lexicon:
         return sum(not self.knows(u) for u in words) / len(words) if words else 0.0
 
     def neighbours(self, unit: str) -> list[str]:
-        """The known words one edit from an alphabetic ``unit``, sorted (so ties never
-        depend on set order)."""
+        """The known words one edit from an alphabetic ``unit``; for an unknown unit with
+        none, the common words two edits away. Sorted, so ties never depend on set order."""
         if len(unit) < 2 or not unit.isalpha():
             return []
-        return sorted(w for w in edits1(unit) if self.knows(w))
+        near = sorted(w for w in edits1(unit) if self.knows(w))
+        if near or self.knows(unit) or len(unit) < _TWO_EDIT_MIN_CHARS:
+            return near
+        found = {w for d in deletions(unit) for w in self._common_by_deletion.get(d, ())}
+        return sorted(w for w in found if edit_distance(unit, w) == 2)
+
+    @cached_property
+    def _common_by_deletion(self) -> dict[str, list[str]]:
+        """Every common word under each of its deletions: two words within two edits of
+        each other share a deletion (an insertion is the other word's deletion)."""
+        index: dict[str, list[str]] = {}
+        for word, count in self.counts.items():
+            if count >= _COMMON_COUNT and word.isalpha() and len(word) >= _TWO_EDIT_MIN_CHARS - 2:
+                for d in deletions(word):
+                    index.setdefault(d, []).append(word)
+        return index
 
     @cached_property
     def _total(self) -> int:
@@ -185,10 +228,11 @@ class Lexicon:
         return self._log_prob(word, before) + (self._log_prob(after, word) if after else 0.0)
 
     def in_context(self, units: list[str], neighbours: Callable[[str], list[str]] | None = None) -> list[str]:
-        """``units`` of a typo-heavy text, each word read as itself or the known word one
-        edit away that best fits between the word before (as read) and the word after;
-        an unknown word that none fits better gets :meth:`spelling`. ``neighbours``
-        (default :meth:`neighbours`) lets a caller cache them."""
+        """``units`` of a typo-heavy text, each word read as itself or the neighbour
+        (:meth:`neighbours`: a known word one edit away, or two for an unknown word)
+        that best fits between the word before (as read) and the word after; an unknown
+        word that none fits better gets :meth:`spelling`. ``neighbours`` lets a caller
+        cache them."""
         neighbours = neighbours or self.neighbours
         out: list[str] = []
         for i, unit in enumerate(units):

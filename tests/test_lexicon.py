@@ -188,3 +188,14 @@ def test_context_spelling_needs_pairs_and_names_the_encoder(tmp_path):
     lx.write(LEXICON, path / lx.FILE)
     with pytest.raises(embed.CheckpointError, match="needs a lexicon with pair counts"):
         embed.load(path)
+
+
+def test_unknown_word_two_edits_off_is_read_in_context():
+    """An unknown word with no known word one edit away gets the common words two edits
+    away as candidates (found through their deletions), and context picks among them."""
+    assert lx.edit_distance("wrold", "world") == 1 and lx.edit_distance("wrlod", "world") == 2
+    assert lx.edit_distance("kitten", "sitting") == 3 and "wrld" in lx.deletions("world")
+    assert PAIR_LEXICON.neighbours("wrlod") == ["world"]
+    assert PAIR_LEXICON.neighbours("wold") == ["world"]  # known: one edit only, never two
+    featurizer = Featurizer(CONTEXT, PAIR_LEXICON)
+    assert featurizer.units("he sat on the wrlod") == ["he", "sat", "on", "the", "world"]
