@@ -110,7 +110,7 @@ class _PairsInFile(Mapping):
     def __getitem__(self, unit: str) -> dict[str, int]:
         return self._loaded()[unit]
 
-    def get(self, unit: str, default=None):
+    def get(self, unit: str, default=None):  # Mapping's get goes through a KeyError per miss
         return self._loaded().get(unit, default)
 
     def __iter__(self) -> Iterator[str]:
@@ -121,9 +121,6 @@ class _PairsInFile(Mapping):
 
     def __bool__(self) -> bool:
         return True  # the file has a pairs section; no need to read it to say so
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
 
 
 def deletions(word: str, depth: int = 2) -> set[str]:
