@@ -224,13 +224,19 @@ class Lexicon:
         """log P(word | before) + log P(after | word); ``before`` "" at the start."""
         return self._log_prob(word, before) + (self._log_prob(after, word) if after else 0.0)
 
-    def in_context(self, units: list[str], neighbours: Callable[[str], list[str]] | None = None) -> list[str]:
+    def in_context(
+        self,
+        units: list[str],
+        neighbours: Callable[[str], list[str]] | None = None,
+        spelling: Callable[[str], list[str]] | None = None,
+    ) -> list[str]:
         """``units`` of a typo-heavy text, each word read as itself or the neighbour
         (:meth:`neighbours`: a known word one edit away, or two for an unknown word)
         that best fits between the word before (as read) and the word after; an unknown
-        word that none fits better gets :meth:`spelling`. ``neighbours`` lets a caller
-        cache them."""
+        word that none fits better gets :meth:`spelling`. ``neighbours`` and
+        ``spelling`` let a caller cache both per unit."""
         neighbours = neighbours or self.neighbours
+        spelling = spelling or self.spelling
         out: list[str] = []
         for i, unit in enumerate(units):
             if not unit.isalpha():
@@ -243,7 +249,7 @@ class Lexicon:
                 fit = _EDIT_LOG_PROB + self._fit(word, before, after)
                 if fit > best_fit:
                     best, best_fit = word, fit
-            out.extend(self.spelling(unit) if best == unit else [best])
+            out.extend(spelling(unit) if best == unit else [best])
         return out
 
     def spelling(self, unit: str) -> list[str]:

@@ -136,7 +136,7 @@ class Featurizer:
     def _corrected(self, units: list[str]) -> list[str]:
         share = self.config.spelling_context_share
         if share and self.lexicon.unknown_share(units) >= share:
-            return self.lexicon.in_context(units, self._neighbours)
+            return self.lexicon.in_context(units, self._neighbours, self._spelling)
         return [s for u in units for s in self._spelling(u)]
 
     def _spelling(self, unit: str) -> list[str]:
