@@ -165,6 +165,9 @@ def _read_only(args):
 def _query(args) -> int:
     if args.k < 1:
         raise StoreError(f"-k must be at least 1, got {args.k}")
+    if not args.text.strip():
+        # an empty text would rank every fact alike and print them all with score 1.0
+        raise StoreError("the query text is empty")
     kb = KnowledgeBase.open(_home(args))
     with _read_only(args) as store:
         results = query(kb, store, args.text, args.k, QueryFilter(args.since, args.topic))

@@ -67,6 +67,8 @@ def ingest_text(r: dict) -> str:
     ]
     lines += [f"repaired: {x}" for x in r["repairs"]]
     lines += [f"failed: {e['feed']}: {e['error']}" for e in r["errors"]]
+    if not any(f.values()):
+        lines.append("no feeds yet: kb feeds add URL")
     return "\n".join(lines)
 
 

@@ -56,6 +56,20 @@ def test_explain_unknown_fact_is_an_error(kb):
     assert code == 2 and "999" in err
 
 
+def test_empty_query_is_an_error(kb):
+    """A blank query text fails with a one-line error instead of listing every fact."""
+    kb("init", "--encoder", "hash")
+    code, out, err = kb("query", "   ")
+    assert code == 2 and out == "" and "empty" in err and err.count("\n") == 1
+
+
+def test_ingest_without_feeds_says_how_to_add_one(kb):
+    """An ingest of a home with no feeds succeeds and tells the user the next step."""
+    kb("init", "--encoder", "hash")
+    code, out, _ = kb("ingest")
+    assert code == 0 and "kb feeds add" in out
+
+
 def test_numbers_are_normalised():
     """1,000 and 1000 are the same number; 3.5 stays 3.5."""
     assert numbers_in("1,000 people and 3.5%") == numbers_in("1000 people and 3.5 %")
