@@ -371,12 +371,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--words", type=int, default=100_000)
     parser.add_argument("--streams", default="words,texts,long", help="comma-separated, in order")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="order of the mixed texts: a new seed caches other texts first"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
     streams = {
         "words": lambda: fill_cache("words", vocabulary(size=args.words), chunk=16384, max_seq_length=16),
-        "texts": lambda: fill_cache("texts", mixed_texts(), chunk=4096, max_seq_length=256),
+        "texts": lambda: fill_cache("texts", mixed_texts(seed=args.seed), chunk=4096, max_seq_length=256),
         "long": lambda: fill_cache("long", long_texts(set(load_cache("texts")[0])), chunk=1024),
     }
     for name in args.streams.split(","):
