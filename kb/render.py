@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 
+NO_FEEDS = "no feeds yet: kb feeds add URL"
+
 
 def _default(value):
     if isinstance(value, datetime | date):
@@ -54,7 +56,7 @@ def feeds_text(r: dict) -> str:
         note = f.get("last_error") or f.get("last_warning")
         error = f"  ({note})" if note else ""
         lines.append(f"{f['id']:>4}  {status:<12} {f['articles']:>5} articles  {f['url']}{error}")
-    return "\n".join(lines) or "no feeds yet: kb feeds add URL"
+    return "\n".join(lines) or NO_FEEDS
 
 
 def ingest_text(r: dict) -> str:
@@ -68,7 +70,7 @@ def ingest_text(r: dict) -> str:
     lines += [f"repaired: {x}" for x in r["repairs"]]
     lines += [f"failed: {e['feed']}: {e['error']}" for e in r["errors"]]
     if not any(f.values()):
-        lines.append("no feeds yet: kb feeds add URL")
+        lines.append(NO_FEEDS)
     return "\n".join(lines)
 
 
